@@ -1,0 +1,199 @@
+"""One function per command; each returns the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from syncline.cli.docs import write_docs
+from syncline.cli.logs import Counter
+from syncline.cli.progress import LogProgress, TerminalProgress
+from syncline.config.models import MigrateMode, SourceSpec
+from syncline.config.reader import Config, read_config
+from syncline.engine.migrate import run_migrate
+from syncline.engine.plugins import Plugins, resolve_plugins
+from syncline.engine.summary import SourceResult, append_summaries
+from syncline.engine.sync import SyncFailed, SyncSettings, open_state, run_sync
+from syncline.plugin.errors import SynclineError
+from syncline.schema.selection import select_tables
+
+_SHARD = re.compile(r"^(\d+)/(\d+)$")
+
+
+def dispatch(
+    args: argparse.Namespace, invocation_id: str, console: Console, counter: Counter, started: float
+) -> int:
+    relaxed = args.command in ("tables", "test-connection", "state")
+    print(f"Loading spec(s) from {', '.join(args.paths)}")
+    config = read_config(args.paths, relaxed=relaxed)
+    plugins = resolve_plugins(config)
+    if args.command == "sync":
+        return sync(args, config, plugins, invocation_id, console, counter, started)
+    if args.command == "migrate":
+        run_migrate(config, plugins, invocation_id)
+        print("Migration completed successfully.")
+        return 0
+    if args.command == "tables":
+        return tables(args, config, plugins)
+    if args.command == "validate-config":
+        print("Config is valid.")
+        return 0
+    if args.command == "test-connection":
+        return test_connection(config, plugins, console)
+    if args.command == "state":
+        return state(args, config, plugins, console)
+    raise SynclineError(f"unknown command {args.command}")
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    m = _SHARD.match(text)
+    if m is None:
+        raise SynclineError(f"invalid shard format: {text}. Valid format is num/total, e.g. 1/4")
+    num, total = int(m.group(1)), int(m.group(2))
+    if num < 1 or total < 1:
+        raise SynclineError(f"invalid shard {text}: num and total must be at least 1")
+    if num > total:
+        raise SynclineError(f"invalid shard {text}: num must not be greater than total")
+    return num, total
+
+
+def sync(
+    args: argparse.Namespace,
+    config: Config,
+    plugins: Plugins,
+    invocation_id: str,
+    console: Console,
+    counter: Counter,
+    started: float,
+) -> int:
+    settings = SyncSettings(
+        no_migrate=args.no_migrate, shard=parse_shard(args.shard), invocation_id=invocation_id
+    )
+    progress = TerminalProgress(console) if console.is_terminal else LogProgress()
+    results: list[SourceResult] = []
+    for src in config.sources:
+        print(f"Starting sync for: {src.spec.name} -> [{', '.join(src.spec.destinations)}]")
+    try:
+        results = run_sync(config, plugins, settings, progress)
+    except SyncFailed as e:
+        results = e.results
+        raise
+    finally:
+        if args.summary_location and results:
+            append_summaries(args.summary_location, results)
+        if results:
+            _print_summary(results, counter, started)
+    return 0
+
+
+def _print_summary(results: list[SourceResult], counter: Counter, started: float) -> None:
+    rows = sum(r.rows for r in results)
+    errors = sum(r.errors for r in results)
+    failed = any(r.failed for r in results)
+    elapsed = int(time.monotonic() - started)
+    figures = f"Resources: {rows}, Errors: {errors}, Warnings: {counter.warnings}, Time: {elapsed}s"
+    if failed:
+        print(f"Sync failed. {figures}")
+    elif errors:
+        print(f"Sync completed with errors, see logs for details. {figures}")
+    else:
+        print(f"Sync completed successfully. {figures}")
+
+
+def tables(args: argparse.Namespace, config: Config, plugins: Plugins) -> int:
+    for src in config.sources:
+        source = plugins.sources[src.spec.name].create(no_connection=True)
+        try:
+            path = write_docs(src.spec.name, source.tables(), args.output_dir, args.format)
+        finally:
+            source.close()
+        print(f"Wrote {args.format} docs of {src.spec.name} to {path}")
+    return 0
+
+
+def test_connection(config: Config, plugins: Plugins, console: Console) -> int:
+    grid = RichTable(title="Test Connection Results")
+    for col in ("kind", "name", "path", "result"):
+        grid.add_column(col)
+    failed = 0
+    for kind, items in (("source", plugins.sources), ("destination", plugins.destinations)):
+        for name, resolved in items.items():
+            try:
+                plugin: Any = resolved.create()
+                try:
+                    plugin.test_connection()
+                finally:
+                    plugin.close()
+                outcome = "Success"
+            except Exception as e:
+                failed += 1
+                outcome = f"Failure: {e}"
+            grid.add_row(kind, name, resolved.configured.spec.path, outcome)
+    console.print(grid)
+    if failed:
+        raise SynclineError("at least one test connection failed")
+    return 0
+
+
+def _sources_with_backend(config: Config, names: list[str]) -> list[SourceSpec]:
+    specs = [s for s in config.source_specs() if not names or s.name in names]
+    unknown = set(names) - {s.name for s in config.source_specs()}
+    if unknown:
+        raise SynclineError(f"unknown source {sorted(unknown)[0]}")
+    return specs
+
+
+def _key_of_table(key: str, table: str) -> bool:
+    return key == table or (key.startswith(table) and key[len(table)] in "/:|.")
+
+
+def state(args: argparse.Namespace, config: Config, plugins: Plugins, console: Console) -> int:
+    names: list[str] = getattr(args, "source", []) or []
+    for spec in _sources_with_backend(config, names):
+        client = open_state(spec, config, plugins)
+        if client is None:
+            print(f"source {spec.name}: no backend_options, cursors are not kept")
+            continue
+        try:
+            items = client.items()
+            if args.state_command == "show":
+                grid = RichTable(title=f"State of {spec.name} (table {client.table.name})")
+                grid.add_column("key")
+                grid.add_column("value")
+                for k, v in items.items():
+                    grid.add_row(k, v)
+                Console(file=sys.stdout, highlight=False, width=200).print(grid)
+                continue
+            wanted = args.table
+            if wanted:
+                known = _table_names(plugins, spec)
+                for t in wanted:
+                    if known and t not in known:
+                        raise SynclineError(f"source {spec.name} has no table {t}")
+            keys = [k for k in items if not wanted or any(_key_of_table(k, t) for t in wanted)]
+            client.commit(dict.fromkeys(keys))
+            print(f"source {spec.name}: cleared {len(keys)} cursor(s): {', '.join(keys) or '-'}")
+        finally:
+            client.backend.close()
+    return 0
+
+
+def _table_names(plugins: Plugins, spec: SourceSpec) -> set[str]:
+    source = plugins.sources[spec.name].create(no_connection=True)
+    try:
+        from syncline.schema.table import flatten
+
+        return {t.name for t in flatten(source.tables())}
+    finally:
+        source.close()
+
+
+_ = (MigrateMode, select_tables)

@@ -1,0 +1,86 @@
+"""Log setup: a log file like CloudQuery's (text or JSON lines) and warnings on stderr."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, invocation_id: str) -> None:
+        super().__init__()
+        self.invocation_id = invocation_id
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "module": record.name,
+            "invocation_id": self.invocation_id,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self, invocation_id: str) -> None:
+        super().__init__()
+        self.invocation_id = invocation_id
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = (
+            f"{when} {record.levelname.upper():<5} {record.getMessage()} "
+            f"module={record.name} invocation_id={self.invocation_id}"
+        )
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+class Counter(logging.Handler):
+    """Counts warnings and errors for the summary line."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.warnings = 0
+        self.errors = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            self.errors += 1
+        else:
+            self.warnings += 1
+
+
+def setup_logging(
+    *,
+    level: str,
+    fmt: str,
+    file_name: str | None,
+    overwrite: bool,
+    invocation_id: str,
+) -> Counter:
+    root = logging.getLogger("syncline")
+    root.handlers.clear()
+    root.setLevel(getattr(logging, level.upper()))
+    root.propagate = False
+    formatter: logging.Formatter = (
+        JsonFormatter(invocation_id) if fmt == "json" else TextFormatter(invocation_id)
+    )
+    if file_name:
+        fh = logging.FileHandler(file_name, mode="w" if overwrite else "a", encoding="utf-8")
+        fh.setFormatter(formatter)
+        root.addHandler(fh)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    console.addFilter(lambda r: getattr(r, "console", True))
+    root.addHandler(console)
+    counter = Counter()
+    root.addHandler(counter)
+    return counter

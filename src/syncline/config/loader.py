@@ -1,0 +1,204 @@
+"""Read config files into documents: CloudQuery's splitting, strict YAML, placeholders.
+
+Documents are split on the literal line ``---`` as CloudQuery does. Placeholders are expanded
+in parsed values (so comments never trigger them): ``${NAME}`` from the environment (unset is
+an error), ``${file:PATH}`` with a file's contents, ``${time:EXPR}`` with a UTC timestamp.
+An unquoted value that is a single placeholder is re-read as YAML, so ``batch_size: ${N}``
+gives a number, as CloudQuery's text substitution does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from syncline.config.errors import ConfigError
+
+KeyPath = tuple[str | int, ...]
+
+_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+_MAX_NODES = 200_000  # guards against alias expansion bombs
+
+
+@dataclass
+class Document:
+    file: str
+    index: int  # 1-based, as users count
+    data: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        # The closest enclosing key that has a recorded line.
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+    def error(self, message: str, path: KeyPath = ()) -> ConfigError:
+        key = ".".join(str(p) for p in path) or None
+        return ConfigError(
+            message, file=self.file, document=self.index, key=key, line=self.line_of(path)
+        )
+
+
+def expand_paths(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    f
+                    for f in path.iterdir()
+                    if f.is_file() and not f.name.startswith(".") and f.suffix in (".yml", ".yaml")
+                )
+            )
+        elif path.exists():
+            files.append(path)
+        else:
+            raise ConfigError("file not found", file=str(p))
+    if not files:
+        raise ConfigError("no .yml or .yaml files found", file=", ".join(paths))
+    return files
+
+
+def load_documents(paths: list[str]) -> list[Document]:
+    docs: list[Document] = []
+    for f in expand_paths(paths):
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read file: {e}", file=str(f)) from e
+        text = text.replace("\r\n", "\n")
+        sections = text.split("\n---\n")
+        # Line offset of each section, so YAML errors point into the file.
+        offset = 0
+        for i, section in enumerate(sections, start=1):
+            doc = _parse_section(str(f), i, section, offset)
+            offset += section.count("\n") + 2
+            if doc is not None:
+                docs.append(doc)
+    return docs
+
+
+def _parse_section(file: str, index: int, text: str, line_offset: int) -> Document | None:
+    doc = Document(file=file, index=index, data=None)
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        line = mark.line + 1 + line_offset if mark is not None else None
+        problem = e.problem or str(e)
+        raise ConfigError(f"invalid YAML: {problem}", file=file, document=index, line=line) from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"invalid YAML: {e}", file=file, document=index) from e
+    if node is None:
+        return None  # an empty section (e.g. a trailing ---)
+    builder = _Builder(doc, line_offset)
+    doc.data = builder.build(node, ())
+    return doc
+
+
+class _Builder:
+    def __init__(self, doc: Document, line_offset: int) -> None:
+        self.doc = doc
+        self.offset = line_offset
+        self.count = 0
+        self.constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.count += 1
+        if self.count > _MAX_NODES:
+            raise self.doc.error("document too large (alias expansion?)", path)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for knode, vnode in node.value:
+                key = self.constructor.construct_object(knode, deep=True)
+                if knode.tag == "tag:yaml.org,2002:merge":
+                    raise self.doc.error("YAML merge keys (<<) are not supported", path)
+                key = str(key)
+                sub = (*path, key)
+                self.doc.lines[sub] = knode.start_mark.line + 1 + self.offset
+                if key in out:
+                    raise self.doc.error("duplicate key", sub)
+                out[key] = self.build(vnode, sub)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for i, item in enumerate(node.value):
+                self.doc.lines[(*path, i)] = item.start_mark.line + 1 + self.offset
+                items.append(self.build(item, (*path, i)))
+            return items
+        value = self.constructor.construct_object(node, deep=True)
+        if isinstance(value, str) and "${" in value:
+            return self._expand(value, plain=getattr(node, "style", None) is None, path=path)
+        return value
+
+    def _expand(self, value: str, plain: bool, path: KeyPath) -> Any:
+        def repl(m: re.Match[str]) -> str:
+            return _resolve(m.group(1), self.doc, path)
+
+        whole = _PLACEHOLDER.fullmatch(value) is not None
+        expanded = _PLACEHOLDER.sub(repl, value)
+        if whole and plain:
+            try:
+                return yaml.safe_load(expanded) if expanded.strip() else expanded
+            except yaml.YAMLError:
+                return expanded
+        return expanded
+
+
+def _resolve(name: str, doc: Document, path: KeyPath) -> str:
+    if name.startswith("file:"):
+        target = name[len("file:") :]
+        try:
+            return Path(target).read_text(encoding="utf-8")
+        except OSError as e:
+            raise doc.error(f"cannot read ${{file:{target}}}: {e.strerror}", path) from e
+    if name.startswith("time:"):
+        return parse_time(name[len("time:") :], doc, path)
+    value = os.environ.get(name)
+    if value is None:
+        raise doc.error(f"env variable {name} not found", path)
+    return value
+
+
+_RELATIVE = re.compile(r"^(\d+)\s*(second|minute|hour|day|week|month|year)s?\s+ago$", re.IGNORECASE)
+_UNITS = {
+    "second": timedelta(seconds=1),
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(weeks=1),
+    "month": timedelta(days=30),
+    "year": timedelta(days=365),
+}
+
+
+def parse_time(expr: str, doc: Document, path: KeyPath) -> str:
+    """``now``, ``N <unit>s ago`` or an ISO date/time, rendered as RFC 3339 UTC."""
+    text = expr.split("|", 1)[0].strip()
+    now = datetime.now(UTC).replace(microsecond=0)
+    if text == "now":
+        t = now
+    elif m := _RELATIVE.match(text):
+        t = now - int(m.group(1)) * _UNITS[m.group(2).lower()]
+    else:
+        try:
+            t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise doc.error(f"invalid time expression {expr!r}", path) from e
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,14 @@
+"""Built-in SQLite destination (``path: cloudquery/sqlite``)."""
+
+from syncline.connectors.sqlite.plugin import SQLiteDestination, SQLiteSpec
+from syncline.plugin.contracts import PluginInfo
+
+PLUGIN = PluginInfo(
+    kind="destination",
+    path="cloudquery/sqlite",
+    spec_model=SQLiteSpec,
+    factory=SQLiteDestination,
+    description="An embedded SQLite database file.",
+)
+
+__all__ = ["PLUGIN", "SQLiteDestination", "SQLiteSpec"]

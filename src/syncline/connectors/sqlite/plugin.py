@@ -1,0 +1,215 @@
+"""The SQLite destination: Arrow-bound bulk statements through ADBC, one transaction per batch."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import adbc_driver_sqlite.dbapi as adbc
+import pyarrow as pa
+from pydantic import Field
+
+from syncline.config.models import WriteMode
+from syncline.connectors.sqlite.types import (
+    TIMESTAMP_FORMAT,
+    from_storage,
+    record_to_storage,
+    sqlite_type,
+)
+from syncline.plugin.contracts import BatchLimits, PluginContext
+from syncline.plugin.errors import MigrationError, WriteError
+from syncline.plugin.specs import BatchSpec
+from syncline.schema.arrow import rows_to_record, to_arrow_schema
+from syncline.schema.diff import ChangeKind, ColumnShape, column_changes, is_safe
+from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
+from syncline.schema.table import Table
+from syncline.writers.sql import column_list, quote_ident, upsert_sql
+
+BUSY_TIMEOUT_MS = 60_000
+
+
+class SQLiteSpec(BatchSpec):
+    connection_string: str = Field(description="Path of the SQLite database file.")
+
+
+class SQLiteDestination:
+    write_modes = frozenset(WriteMode)
+
+    def __init__(self, spec: SQLiteSpec, ctx: PluginContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.limits: BatchLimits = spec.limits()
+        self._conn: Any = None
+        if not ctx.no_connection:
+            self._connect()
+
+    # -- connection ----------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        path = Path(self.spec.connection_string)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # WAL lets a state reader and a data writer share one file; the mode is stored
+            # in the file, so it is set once, outside the ADBC connection's transaction.
+            with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as setup:
+                setup.execute("PRAGMA journal_mode = WAL")
+            self._conn = adbc.connect(str(path))
+            cur = self._conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur.close()
+            self._conn.commit()
+        except Exception as e:
+            raise WriteError(f"destination {self.ctx.name}: cannot open {path}: {e}") from e
+
+    def _cursor(self) -> Any:
+        if self._conn is None:
+            self._connect()
+        return self._conn.cursor()
+
+    def test_connection(self) -> None:
+        cur = self._cursor()
+        cur.execute("SELECT 1")
+        cur.fetchall()
+        cur.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def _existing(self, cur: Any, name: str) -> list[ColumnShape]:
+        cur.execute(f"PRAGMA table_info({quote_ident(name)})")
+        return [
+            ColumnShape(name=r[1], type=r[2] or "", not_null=bool(r[3]), primary_key=r[5] > 0)
+            for r in cur.fetchall()
+        ]
+
+    @staticmethod
+    def _wanted(table: Table) -> list[ColumnShape]:
+        return [
+            ColumnShape(c.name, sqlite_type(c.type), c.not_null or c.primary_key, c.primary_key)
+            for c in table.columns
+        ]
+
+    def _create(self, cur: Any, table: Table) -> None:
+        cols = [
+            f"{quote_ident(s.name)} {s.type}{' NOT NULL' if s.not_null else ''}"
+            for s in self._wanted(table)
+        ]
+        if table.primary_keys:
+            cols.append(
+                f"CONSTRAINT {quote_ident(table.name + '_cqpk')} "
+                f"PRIMARY KEY ({column_list(table.primary_keys)})"
+            )
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table.name)} ({', '.join(cols)})")
+
+    def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
+        cur = self._cursor()
+        try:
+            plans: list[tuple[Table, list[ColumnShape], list[Any]]] = []
+            breaking: list[str] = []
+            for table in tables:
+                existing = self._existing(cur, table.name)
+                wanted = self._wanted(table)
+                changes = column_changes(wanted, existing) if existing else []
+                unsafe = [c for c in changes if not is_safe(c, wanted, existing)]
+                if unsafe and not force:
+                    breaking.extend(c.describe(table.name) for c in unsafe)
+                plans.append((table, existing, changes))
+            if breaking:
+                raise MigrationError(
+                    f"destination {self.ctx.name}: can't migrate tables automatically, migrate "
+                    "manually or consider using 'migrate_mode: forced'. Non auto migratable "
+                    "changes:\n  " + "\n  ".join(breaking)
+                )
+            for table, existing, changes in plans:
+                wanted = self._wanted(table)
+                if not existing:
+                    self._create(cur, table)
+                elif any(not is_safe(c, wanted, existing) for c in changes):
+                    cur.execute(f"DROP TABLE IF EXISTS {quote_ident(table.name)}")
+                    self._create(cur, table)
+                else:
+                    for c in changes:
+                        if c.kind is ChangeKind.ADD:
+                            shape = next(s for s in wanted if s.name == c.column)
+                            cur.execute(
+                                f"ALTER TABLE {quote_ident(table.name)} "
+                                f"ADD COLUMN {quote_ident(shape.name)} {shape.type}"
+                            )
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    # -- data ------------------------------------------------------------------------------
+
+    def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
+        if not records:
+            return
+        data = pa.Table.from_batches([record_to_storage(r) for r in records])
+        sql = upsert_sql(table.name, data.column_names, table.primary_keys, "?")
+        cur = self._cursor()
+        try:
+            cur.executemany(sql, data)
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+        when = sync_time.astimezone(UTC).strftime(TIMESTAMP_FORMAT + ".%f")
+        self._execute(
+            f"DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(CQ_SOURCE_NAME)} = ? "
+            f"AND {quote_ident(CQ_SYNC_TIME)} < ?",
+            (source_name, when),
+        )
+
+    def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
+        if not where:
+            raise WriteError(f"destination {self.ctx.name}: delete record without a condition")
+        fields = [table.column(k) for k in where]
+        schema = pa.schema([pa.field(f.name, f.type) for f in fields if f is not None])
+        if len(schema) != len(where):
+            missing = [k for k in where if table.column(k) is None]
+            raise WriteError(f"table {table.name} has no column {missing[0]}")
+        params = record_to_storage(rows_to_record(schema, [where])).to_pylist()[0]
+        cond = " AND ".join(f"{quote_ident(k)} = ?" for k in where)
+        self._execute(f"DELETE FROM {quote_ident(table.name)} WHERE {cond}", tuple(params.values()))
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        cur = self._cursor()
+        try:
+            cur.execute(sql, params)
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def read(self, table: Table) -> Iterator[pa.RecordBatch]:
+        cur = self._cursor()
+        try:
+            if not self._existing(cur, table.name):
+                return
+            cur.execute(f"SELECT {column_list(table.column_names)} FROM {quote_ident(table.name)}")
+            data = cur.fetch_arrow_table()
+        finally:
+            cur.close()
+        if data.num_rows == 0:
+            return
+        schema = to_arrow_schema(table)
+        arrays = [from_storage(data.column(i), f.type) for i, f in enumerate(schema)]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -1,0 +1,45 @@
+"""``syncline migrate``: create or update destination tables without syncing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from syncline.config.models import DestinationSpec, MigrateMode
+from syncline.config.reader import Config
+from syncline.engine.plugins import Plugins
+from syncline.engine.transform import DestinationTransform, render_sync_group_id
+from syncline.schema.selection import select_tables
+from syncline.schema.table import flatten
+
+
+def run_migrate(config: Config, plugins: Plugins, invocation_id: str = "") -> None:
+    now = datetime.now(UTC)
+    for src in config.sources:
+        spec = src.spec
+        source = plugins.sources[spec.name].create(invocation_id, no_connection=True)
+        try:
+            selected = flatten(
+                select_tables(
+                    source.tables(), spec.tables, spec.skip_tables, spec.skip_dependent_tables
+                )
+            )
+        finally:
+            source.close()
+        for dest_name in spec.destinations:
+            resolved = plugins.destinations[dest_name]
+            dspec: DestinationSpec = resolved.configured.spec
+            transform = DestinationTransform(
+                sync_time=now,
+                source_name=spec.name,
+                write_mode=dspec.write_mode,
+                pk_mode=dspec.pk_mode,
+                sync_group_id=render_sync_group_id(dspec.sync_group_id, now, invocation_id),
+                deterministic_cq_id=spec.deterministic_cq_id,
+            )
+            plugin = resolved.create(invocation_id)
+            try:
+                plugin.migrate_tables(
+                    [transform.table(t) for t in selected], dspec.migrate_mode is MigrateMode.FORCED
+                )
+            finally:
+                plugin.close()

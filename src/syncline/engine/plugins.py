@@ -1,0 +1,76 @@
+"""Find each configured plugin and validate its nested spec before anything connects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from syncline.config.errors import ConfigError, ConfigErrors
+from syncline.config.reader import Config, Configured, validation_error
+from syncline.plugin.contracts import PluginContext, PluginInfo, PluginKind
+from syncline.plugin.errors import PluginInitError, PluginNotFoundError, SynclineError
+from syncline.plugin.registry import find_plugin
+
+
+@dataclass(frozen=True)
+class ResolvedPlugin:
+    kind: PluginKind
+    configured: Configured
+    info: PluginInfo
+    spec: BaseModel
+
+    @property
+    def name(self) -> str:
+        return str(self.configured.spec.name)
+
+    def create(self, invocation_id: str = "", *, no_connection: bool = False) -> Any:
+        import logging
+
+        ctx = PluginContext(
+            name=self.name,
+            invocation_id=invocation_id,
+            logger=logging.getLogger(f"syncline.{self.kind}.{self.name}"),
+            no_connection=no_connection,
+        )
+        try:
+            return self.info.factory(self.spec, ctx)
+        except SynclineError:
+            raise
+        except Exception as e:
+            raise PluginInitError(f"failed to init {self.kind} {self.name}: {e}") from e
+
+
+@dataclass(frozen=True)
+class Plugins:
+    sources: dict[str, ResolvedPlugin]
+    destinations: dict[str, ResolvedPlugin]
+
+
+def resolve_plugins(config: Config) -> Plugins:
+    errors: list[ConfigError] = []
+    resolved: dict[PluginKind, dict[str, ResolvedPlugin]] = {"source": {}, "destination": {}}
+    for kind, items in (("source", config.sources), ("destination", config.destinations)):
+        for item in items:
+            try:
+                r = _resolve(kind, item)  # type: ignore[arg-type]
+            except ConfigError as e:
+                errors.append(e)
+                continue
+            resolved[r.kind][r.name] = r
+    if errors:
+        raise ConfigErrors(errors)
+    return Plugins(resolved["source"], resolved["destination"])
+
+
+def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
+    try:
+        info = find_plugin(kind, item.spec.path, item.spec.registry)
+    except PluginNotFoundError as e:
+        raise item.error(str(e), "spec", "path") from None
+    try:
+        spec = info.spec_model.model_validate(item.spec.spec)
+    except ValidationError as e:
+        raise validation_error(item.doc, e, ("spec", "spec")) from None
+    return ResolvedPlugin(kind, item, info, spec)

@@ -1,0 +1,332 @@
+"""One sync: every source to each of its destinations, with checkpoints committed only
+after the rows before them are durable everywhere."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec, WriteMode
+from syncline.config.reader import Config, backend_destination_name
+from syncline.engine.ledger import CheckpointLedger
+from syncline.engine.plugins import Plugins, ResolvedPlugin
+from syncline.engine.pump import TIMEOUT, Pump
+from syncline.engine.summary import SourceResult
+from syncline.engine.transform import DestinationTransform, render_sync_group_id
+from syncline.messages import (
+    Checkpoint,
+    DeleteRecord,
+    Insert,
+    MigrateTable,
+    SyncError,
+    TableDone,
+)
+from syncline.plugin.contracts import NoState, StateReader, SyncOptions
+from syncline.plugin.errors import StateError, SynclineError
+from syncline.schema.arrow import to_arrow_schema
+from syncline.schema.table import Table
+from syncline.state.client import StateClient
+from syncline.testing import crashpoints
+from syncline.writers.batch import BatchWriter
+
+log = logging.getLogger("syncline.engine")
+
+_TICK_S = 0.5
+
+
+class SyncFailed(SynclineError):
+    def __init__(self, message: str, results: list[SourceResult]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
+class Progress(Protocol):
+    def source_started(self, source: str, destinations: list[str]) -> None: ...
+    def rows(self, table: str, count: int) -> None: ...
+    def table_error(self, table: str, message: str) -> None: ...
+    def source_finished(self, result: SourceResult) -> None: ...
+
+
+class NoProgress:
+    def source_started(self, source: str, destinations: list[str]) -> None: ...
+    def rows(self, table: str, count: int) -> None: ...
+    def table_error(self, table: str, message: str) -> None: ...
+    def source_finished(self, result: SourceResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    no_migrate: bool = False
+    shard: tuple[int, int] | None = None
+    invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def run_sync(
+    config: Config,
+    plugins: Plugins,
+    settings: SyncSettings | None = None,
+    progress: Progress | None = None,
+) -> list[SourceResult]:
+    """Sync every source in config order; raises SyncFailed on the first failed source."""
+    settings = settings or SyncSettings()
+    progress = progress or NoProgress()
+    results: list[SourceResult] = []
+    for src in config.sources:
+        run = _SourceRun(src.spec, config, plugins, settings, progress)
+        result = run.result
+        results.append(result)
+        try:
+            run.run()
+        except SynclineError as e:
+            result.failed = str(e)
+            raise SyncFailed(str(e), results) from e
+        except Exception as e:
+            result.failed = f"{type(e).__name__}: {e}"
+            raise SyncFailed(f"source {src.spec.name}: {result.failed}", results) from e
+        finally:
+            progress.source_finished(result)
+    return results
+
+
+def open_state(
+    spec: SourceSpec, config: Config, plugins: Plugins, invocation_id: str = ""
+) -> StateClient | None:
+    """The state client of a source's backend, loaded; None without backend options."""
+    if not spec.has_backend or spec.backend_options is None:
+        return None
+    dest_name = backend_destination_name(spec)
+    if dest_name is None:
+        raise StateError(
+            f"source {spec.name}: backend connection {spec.backend_options.connection} is a "
+            "gRPC address; only @@plugins.<destination>.connection backends are supported"
+        )
+    resolved = plugins.destinations[dest_name]
+    dspec: DestinationSpec = resolved.configured.spec
+    plugin = resolved.create(invocation_id)
+    upsert = dspec.write_mode is not WriteMode.APPEND and WriteMode.OVERWRITE in plugin.write_modes
+    client = StateClient(plugin, spec.backend_options.table_name, upsert=upsert)
+    try:
+        client.load()
+    except BaseException:
+        plugin.close()
+        raise
+    return client
+
+
+class _SourceRun:
+    def __init__(
+        self,
+        spec: SourceSpec,
+        config: Config,
+        plugins: Plugins,
+        settings: SyncSettings,
+        progress: Progress,
+    ) -> None:
+        self.spec = spec
+        self.config = config
+        self.plugins = plugins
+        self.settings = settings
+        self.progress = progress
+        self.sync_time = datetime.now(UTC)  # microsecond precision, as stored
+        shard = settings.shard
+        self.source_name = f"{spec.name}_{shard[0]}_{shard[1]}" if shard else spec.name
+        self.dests: dict[str, ResolvedPlugin] = {
+            d: plugins.destinations[d] for d in spec.destinations
+        }
+        self.result = SourceResult(
+            source_name=spec.name,
+            source_path=spec.path,
+            destinations=[(d, r.configured.spec.path) for d, r in self.dests.items()],
+            sync_id=settings.invocation_id,
+            sync_time=self.sync_time,
+            shard=shard,
+        )
+        self.writers: dict[str, BatchWriter] = {}
+        self.transforms: dict[str, DestinationTransform] = {}
+        self.tables: dict[str, Table] = {}
+        self.out: dict[tuple[str, str], tuple[Table, pa.Schema]] = {}
+        self.skip_delete_stale: set[str] = set()
+        self.done_ok: dict[str, bool] = {}
+        self.ledger = CheckpointLedger(self.dests)
+        self.state: StateClient | None = None
+        self._closers: list[Callable[[], None]] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        started = time.monotonic()
+        try:
+            self._open()
+            self._stream()
+            self._finish()
+        finally:
+            self.result.duration_s = time.monotonic() - started
+            self._close()
+
+    def _open(self) -> None:
+        for name, resolved in self.dests.items():
+            plugin = resolved.create(self.settings.invocation_id)
+            self._closers.append(plugin.close)
+            dspec: DestinationSpec = resolved.configured.spec
+            if dspec.write_mode not in plugin.write_modes:
+                modes = ", ".join(sorted(m.value for m in plugin.write_modes))
+                raise SynclineError(
+                    f"destination {name}: write_mode {dspec.write_mode.value} is not supported "
+                    f"by {dspec.path} (supported: {modes})"
+                )
+            group = render_sync_group_id(
+                dspec.sync_group_id, self.sync_time, self.settings.invocation_id
+            )
+            self.result.sync_group_ids[name] = group
+            self.transforms[name] = DestinationTransform(
+                sync_time=self.sync_time,
+                source_name=self.source_name,
+                write_mode=dspec.write_mode,
+                pk_mode=dspec.pk_mode,
+                sync_group_id=group,
+                deterministic_cq_id=self.spec.deterministic_cq_id,
+            )
+            self.writers[name] = BatchWriter(name, plugin, plugin.limits)
+        self.state = open_state(self.spec, self.config, self.plugins, self.settings.invocation_id)
+        if self.state is not None:
+            self._closers.append(self.state.backend.close)
+        crashpoints.crash("after_state_read")
+        source = self.plugins.sources[self.spec.name].create(self.settings.invocation_id)
+        self._closers.append(source.close)
+        self.source = source
+
+    def _close(self) -> None:
+        for close in reversed(self._closers):
+            try:
+                close()
+            except Exception as e:  # closing must not hide the real outcome
+                log.warning("error while closing a plugin: %s", e)
+
+    def _stream(self) -> None:
+        options = SyncOptions(
+            tables=self.spec.tables,
+            skip_tables=self.spec.skip_tables,
+            skip_dependent_tables=self.spec.skip_dependent_tables,
+            deterministic_cq_id=self.spec.deterministic_cq_id,
+            shard=self.settings.shard,
+        )
+        state: StateReader = self.state if self.state is not None else NoState()
+        dest_list = ", ".join(self.dests)
+        log.info("Starting sync for: %s -> [%s]", self.spec.name, dest_list)
+        self.progress.source_started(self.spec.name, list(self.dests))
+        pump = Pump(iter(self.source.sync(options, state)))
+        try:
+            while True:
+                msg = pump.get(_TICK_S)
+                if msg is None:
+                    break
+                if msg is not TIMEOUT:
+                    self._handle(msg)
+                for w in self.writers.values():
+                    w.flush_expired()
+                self._commit_ready()
+        finally:
+            pump.stop()
+
+    def _finish(self) -> None:
+        for name, w in self.writers.items():
+            w.flush()
+            self.ledger.durable(name, w.durable_seq)
+        self._commit_ready()
+        self._delete_stale()
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _handle(self, msg: Any) -> None:
+        if isinstance(msg, Insert):
+            self._insert(msg)
+        elif isinstance(msg, Checkpoint):
+            self.ledger.checkpoint(msg.key, msg.value)
+        elif isinstance(msg, MigrateTable):
+            self._migrate(msg.table)
+        elif isinstance(msg, SyncError):
+            self.result.table(msg.table_name).errors += 1
+            self.progress.table_error(msg.table_name, msg.error)
+        elif isinstance(msg, TableDone):
+            self.done_ok[msg.table_name] = msg.ok
+            self.result.table(msg.table_name).finished = time.monotonic()
+        elif isinstance(msg, DeleteRecord):
+            for name, w in self.writers.items():
+                w.delete_record(self.out[(name, msg.table_name)][0], msg.where)
+        else:
+            raise SynclineError(f"source {self.spec.name} sent an unknown message {msg!r}")
+
+    def _migrate(self, table: Table) -> None:
+        self.tables[table.name] = table
+        stats = self.result.table(table.name)
+        stats.started = time.monotonic()
+        if self.state is not None and (
+            table.is_incremental
+            or (table.parent is not None and table.parent in self.skip_delete_stale)
+        ):
+            self.skip_delete_stale.add(table.name)
+        for name, w in self.writers.items():
+            out = self.transforms[name].table(table)
+            self.out[(name, table.name)] = (out, to_arrow_schema(out))
+            if not self.settings.no_migrate:
+                dspec: DestinationSpec = self.dests[name].configured.spec
+                w.migrate([out], dspec.migrate_mode is MigrateMode.FORCED)
+
+    def _insert(self, msg: Insert) -> None:
+        if msg.table_name not in self.tables:
+            raise SynclineError(
+                f"source {self.spec.name} sent rows for table {msg.table_name} before its schema"
+            )
+        seq = self.ledger.next_seq()
+        n = msg.record.num_rows
+        for name, w in self.writers.items():
+            out, schema = self.out[(name, msg.table_name)]
+            w.insert(out, self.transforms[name].record(out, schema, msg.record), seq)
+            self.ledger.durable(name, w.durable_seq)
+        self.result.table(msg.table_name).rows += n
+        self.progress.rows(msg.table_name, n)
+
+    def _commit_ready(self) -> None:
+        for name, w in self.writers.items():
+            self.ledger.durable(name, w.durable_seq)
+        ready = self.ledger.committable()
+        if not ready:
+            return
+        if self.state is None:
+            return  # no backend: cursors are not kept
+        crashpoints.crash("after_flush_before_state")
+        self.state.commit(ready)
+        self.result.checkpoints_committed += 1
+        log.debug("committed checkpoints %s", ready)
+
+    def _delete_stale(self) -> None:
+        for name, w in self.writers.items():
+            dspec: DestinationSpec = self.dests[name].configured.spec
+            if dspec.write_mode is not WriteMode.OVERWRITE_DELETE_STALE:
+                continue
+            for tname in self.tables:
+                if tname in self.skip_delete_stale:
+                    continue
+                if self._had_errors(tname):
+                    log.warning(
+                        "table %s had errors: keeping rows of earlier syncs (no delete-stale)",
+                        tname,
+                    )
+                    continue
+                w.delete_stale(self.out[(name, tname)][0], self.source_name, self.sync_time)
+
+    def _had_errors(self, name: str | None) -> bool:
+        """The table or an ancestor failed: rows it did not re-fetch are not stale."""
+        while name is not None:
+            if self.result.table(name).errors or not self.done_ok.get(name, True):
+                return True
+            table = self.tables.get(name)
+            name = table.parent if table is not None else None
+        return False

@@ -1,0 +1,110 @@
+"""The contracts every source and destination implements, built-in or external."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import pyarrow as pa
+from pydantic import BaseModel
+
+from syncline.config.models import WriteMode
+from syncline.messages import SyncMessage
+from syncline.schema.table import Table
+
+PluginKind = Literal["source", "destination"]
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    tables: list[str]
+    skip_tables: list[str] = field(default_factory=list)
+    skip_dependent_tables: bool = True
+    deterministic_cq_id: bool = False
+    # (shard number, total shards), 1-based.
+    shard: tuple[int, int] | None = None
+
+
+class StateReader(Protocol):
+    """Read access to committed cursors. Sources advance cursors by yielding Checkpoint."""
+
+    def get(self, key: str) -> str | None: ...
+
+
+class NoState:
+    """Used when a source has no backend: every incremental table starts from scratch."""
+
+    def get(self, key: str) -> str | None:
+        return None
+
+
+@runtime_checkable
+class SourcePlugin(Protocol):
+    def tables(self) -> list[Table]:
+        """Every table the source can sync, as trees (relations are children)."""
+        ...
+
+    def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
+        """MigrateTable for each selected table first (parents first), then data."""
+        ...
+
+    def test_connection(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    rows: int = 10_000
+    bytes: int = 10 * 1024 * 1024
+    timeout_s: float = 20.0
+
+
+@runtime_checkable
+class DestinationPlugin(Protocol):
+    limits: BatchLimits
+    write_modes: frozenset[WriteMode]
+
+    def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
+        """Create or change tables; raise MigrationError for a change unsafe in safe mode."""
+        ...
+
+    def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
+        """Write in one transaction, durable when this returns.
+
+        Upsert by primary key when the table has one (last row wins), else plain insert.
+        """
+        ...
+
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+        """Delete rows of ``source_name`` whose ``_cq_sync_time`` is older than ``sync_time``."""
+        ...
+
+    def delete_record(self, table: Table, where: Mapping[str, Any]) -> None: ...
+
+    def read(self, table: Table) -> Iterator[pa.RecordBatch]: ...
+
+    def test_connection(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PluginContext:
+    name: str
+    invocation_id: str = ""
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("syncline.plugin"))
+    # True for commands that only need table definitions (tables, migrate).
+    no_connection: bool = False
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    kind: PluginKind
+    path: str
+    spec_model: type[BaseModel]
+    factory: Callable[[Any, PluginContext], Any]
+    description: str = ""

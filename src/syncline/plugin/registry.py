@@ -1,0 +1,36 @@
+"""Find plugins by kind and path. Built-ins and third-party plugins both use entry points."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from syncline.config.models import Registry
+from syncline.plugin.contracts import PluginInfo, PluginKind
+from syncline.plugin.errors import PluginNotFoundError
+
+GROUPS: dict[PluginKind, str] = {
+    "source": "syncline.sources",
+    "destination": "syncline.destinations",
+}
+
+
+def available(kind: PluginKind) -> list[str]:
+    return sorted(ep.name for ep in entry_points(group=GROUPS[kind]))
+
+
+def find_plugin(
+    kind: PluginKind, path: str, registry: Registry = Registry.CLOUDQUERY
+) -> PluginInfo:
+    if registry is not Registry.CLOUDQUERY:
+        raise PluginNotFoundError(
+            f"{kind} plugin {path}: registry {registry.value} is not supported yet; "
+            "use registry: cloudquery with a built-in plugin"
+        )
+    candidates = [ep for ep in entry_points(group=GROUPS[kind]) if ep.name == path]
+    if not candidates:
+        known = ", ".join(available(kind)) or "none"
+        raise PluginNotFoundError(f"unknown {kind} plugin {path} (available: {known})")
+    info = candidates[0].load()
+    if not isinstance(info, PluginInfo):
+        raise PluginNotFoundError(f"entry point {path} does not name a PluginInfo")
+    return info

@@ -1,0 +1,106 @@
+"""Buffer inserts per table and flush by rows, bytes or age, in the order that keeps meaning.
+
+Rules: a table's buffered rows are written before a migration, delete-stale or delete-record
+that touches it. Each flush is one ``write_batch`` call (one transaction). The writer tracks
+which insert sequence numbers are durable so the engine can commit checkpoints safely.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from syncline.plugin.contracts import BatchLimits, DestinationPlugin
+from syncline.plugin.errors import SynclineError, WriteError
+from syncline.schema.table import Table
+
+
+@dataclass
+class _Buffer:
+    table: Table
+    records: list[pa.RecordBatch] = field(default_factory=list)
+    rows: int = 0
+    bytes: int = 0
+    first_seq: int = 0
+    since: float = 0.0
+
+
+class BatchWriter:
+    def __init__(self, name: str, plugin: DestinationPlugin, limits: BatchLimits) -> None:
+        self.name = name
+        self.plugin = plugin
+        self.limits = limits
+        self._buffers: dict[str, _Buffer] = {}
+        self._last_seq = 0
+        self.rows_written = 0
+
+    @property
+    def durable_seq(self) -> int:
+        """Every insert with a sequence number <= this is committed at the destination."""
+        pending = [b.first_seq for b in self._buffers.values() if b.records]
+        return min(pending) - 1 if pending else self._last_seq
+
+    def migrate(self, tables: Sequence[Table], force: bool) -> None:
+        for t in tables:
+            self.flush_table(t.name)
+        self._call("migrate", self.plugin.migrate_tables, tables, force)
+
+    def insert(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
+        self._last_seq = max(self._last_seq, seq)
+        step = self.limits.rows
+        for offset in range(0, record.num_rows, step):
+            self._append(table, record.slice(offset, step), seq)
+
+    def _append(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
+        buf = self._buffers.get(table.name)
+        if buf is None or buf.table != table:
+            if buf is not None:
+                self.flush_table(table.name)
+            buf = self._buffers[table.name] = _Buffer(table)
+        if not buf.records:
+            buf.first_seq = seq
+            buf.since = time.monotonic()
+        buf.records.append(record)
+        buf.rows += record.num_rows
+        buf.bytes += record.nbytes
+        if buf.rows >= self.limits.rows or buf.bytes >= self.limits.bytes:
+            self.flush_table(table.name)
+
+    def flush_table(self, name: str) -> None:
+        buf = self._buffers.get(name)
+        if buf is None or not buf.records:
+            return
+        self._call("insert", self.plugin.write_batch, buf.table, buf.records)
+        self.rows_written += buf.rows
+        buf.records, buf.rows, buf.bytes = [], 0, 0
+
+    def flush_expired(self) -> None:
+        now = time.monotonic()
+        for name, buf in list(self._buffers.items()):
+            if buf.records and now - buf.since >= self.limits.timeout_s:
+                self.flush_table(name)
+
+    def flush(self) -> None:
+        for name in list(self._buffers):
+            self.flush_table(name)
+
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+        self.flush_table(table.name)
+        self._call("delete stale", self.plugin.delete_stale, table, source_name, sync_time)
+
+    def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
+        self.flush()  # child tables may hold rows of the deleted parent
+        self._call("delete record", self.plugin.delete_record, table, where)
+
+    def _call(self, what: str, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except SynclineError:
+            raise
+        except Exception as e:
+            raise WriteError(f"destination {self.name}: {what} failed: {e}") from e
