@@ -194,6 +194,7 @@ class _SourceRun:
                 deterministic_cq_id=self.spec.deterministic_cq_id,
             )
             self.writers[name] = BatchWriter(name, plugin, plugin.limits)
+            self._closers.append(self.writers[name].close)
         self.state = open_state(self.spec, self.config, self.plugins, self.settings.invocation_id)
         if self.state is not None:
             self._closers.append(self.state.backend.close)

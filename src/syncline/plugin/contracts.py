@@ -72,8 +72,15 @@ class DestinationPlugin(Protocol):
         """Create or change tables; raise MigrationError for a change unsafe in safe mode."""
         ...
 
+    def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
+        """Convert a record of ``table`` to what ``write_batch`` takes (e.g. storage types).
+
+        Called on the engine's thread while an earlier batch is being written.
+        """
+        ...
+
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
-        """Write in one transaction, durable when this returns.
+        """Write prepared records in one transaction, durable when this returns.
 
         Upsert by primary key when the table has one (last row wins), else plain insert.
         """

@@ -77,7 +77,7 @@ class StateClient:
             schema=to_arrow_schema(self.table),
         )
         try:
-            self.backend.write_batch(self.table, [record])
+            self.backend.write_batch(self.table, [self.backend.prepare(self.table, record)])
         except Exception as e:
             raise StateError(f"cannot write state table {self.table.name}: {e}") from e
         for k, ver in zip(keys, versions, strict=True):

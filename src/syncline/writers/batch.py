@@ -3,12 +3,17 @@
 Rules: a table's buffered rows are written before a migration, delete-stale or delete-record
 that touches it. Each flush is one ``write_batch`` call (one transaction). The writer tracks
 which insert sequence numbers are durable so the engine can commit checkpoints safely.
+
+Flushes run on one background thread, at most one at a time, so the caller prepares the next
+batch while the destination writes the last (drivers release the GIL while they write). Every
+other operation waits for the write in flight first, so order is kept.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,23 +43,48 @@ class BatchWriter:
         self._buffers: dict[str, _Buffer] = {}
         self._last_seq = 0
         self.rows_written = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{name}")
+        self._inflight: Future[None] | None = None
+        self._inflight_seq = 0
+        self._inflight_rows = 0
 
     @property
     def durable_seq(self) -> int:
         """Every insert with a sequence number <= this is committed at the destination."""
         pending = [b.first_seq for b in self._buffers.values() if b.records]
+        if self._inflight is not None:
+            if self._inflight.done() and self._inflight.exception() is None:
+                self._settle()
+            else:
+                pending.append(self._inflight_seq)
         return min(pending) - 1 if pending else self._last_seq
+
+    def _settle(self) -> None:
+        """Wait for the write in flight; raise its error."""
+        if self._inflight is None:
+            return
+        future, self._inflight = self._inflight, None
+        future.result()
+        self.rows_written += self._inflight_rows
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def migrate(self, tables: Sequence[Table], force: bool) -> None:
         for t in tables:
             self.flush_table(t.name)
+        self._settle()
         self._call("migrate", self.plugin.migrate_tables, tables, force)
 
     def insert(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
         self._last_seq = max(self._last_seq, seq)
+        try:
+            prepared = self.plugin.prepare(table, record)
+        except Exception as e:
+            raise WriteError(f"destination {self.name}: cannot convert rows of {table.name}: {e}") from e
         step = self.limits.rows
-        for offset in range(0, record.num_rows, step):
-            self._append(table, record.slice(offset, step), seq)
+        for offset in range(0, prepared.num_rows, step):
+            self._append(table, prepared.slice(offset, step), seq)
 
     def _append(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
         buf = self._buffers.get(table.name)
@@ -75,9 +105,11 @@ class BatchWriter:
         buf = self._buffers.get(name)
         if buf is None or not buf.records:
             return
-        self._call("insert", self.plugin.write_batch, buf.table, buf.records)
-        self.rows_written += buf.rows
+        self._settle()
+        table, records = buf.table, buf.records
+        self._inflight_seq, self._inflight_rows = buf.first_seq, buf.rows
         buf.records, buf.rows, buf.bytes = [], 0, 0
+        self._inflight = self._pool.submit(self._call, "insert", self.plugin.write_batch, table, records)
 
     def flush_expired(self) -> None:
         now = time.monotonic()
@@ -86,11 +118,14 @@ class BatchWriter:
                 self.flush_table(name)
 
     def flush(self) -> None:
+        """Write everything buffered and wait until it is committed."""
         for name in list(self._buffers):
             self.flush_table(name)
+        self._settle()
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
         self.flush_table(table.name)
+        self._settle()
         self._call("delete stale", self.plugin.delete_stale, table, source_name, sync_time)
 
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,10 +52,6 @@ class SQLiteDestination:
         if path.parent and not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            # WAL lets a state reader and a data writer share one file; the mode is stored
-            # in the file, so it is set once, outside the ADBC connection's transaction.
-            with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as setup:
-                setup.execute("PRAGMA journal_mode = WAL")
             self._conn = adbc.connect(str(path))
             cur = self._conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -87,7 +81,7 @@ class SQLiteDestination:
     def _existing(self, cur: Any, name: str) -> list[ColumnShape]:
         cur.execute(f"PRAGMA table_info({quote_ident(name)})")
         return [
-            ColumnShape(name=r[1], type=r[2] or "", not_null=bool(r[3]), primary_key=r[5] > 0)
+            ColumnShape(name=r[1], type=(r[2] or "").lower(), not_null=bool(r[3]), primary_key=r[5] > 0)
             for r in cur.fetchall()
         ]
 
@@ -153,10 +147,13 @@ class SQLiteDestination:
 
     # -- data ------------------------------------------------------------------------------
 
+    def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
+        return record_to_storage(record)
+
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
         if not records:
             return
-        data = pa.Table.from_batches([record_to_storage(r) for r in records])
+        data = pa.Table.from_batches(records)
         sql = upsert_sql(table.name, data.column_names, table.primary_keys, "?")
         cur = self._cursor()
         try:

@@ -1,0 +1,115 @@
+"""Shared helpers: write configs, run the real CLI, read real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncline.cli.main import main
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def source_doc(
+    name: str = "test",
+    destinations: tuple[str, ...] = ("sqlite",),
+    tables: str = '["*"]',
+    extra: str = "",
+    spec: str = "",
+) -> str:
+    text = f"""\
+kind: source
+spec:
+  name: {name}
+  path: cloudquery/test
+  registry: cloudquery
+  version: "v1.0.0"
+  tables: {tables}
+  destinations: [{", ".join(destinations)}]
+"""
+    if extra:
+        text += textwrap.indent(textwrap.dedent(extra).strip("\n"), "  ") + "\n"
+    if spec:
+        text += "  spec:\n" + textwrap.indent(textwrap.dedent(spec).strip("\n"), "    ") + "\n"
+    return text
+
+
+def sqlite_doc(name: str = "sqlite", path: str = "db.sqlite", extra: str = "", spec: str = "") -> str:
+    text = f"""\
+kind: destination
+spec:
+  name: {name}
+  path: cloudquery/sqlite
+  registry: cloudquery
+  version: "v1.0.0"
+"""
+    if extra:
+        text += textwrap.indent(textwrap.dedent(extra).strip("\n"), "  ") + "\n"
+    text += f"  spec:\n    connection_string: {path}\n"
+    if spec:
+        text += textwrap.indent(textwrap.dedent(spec).strip("\n"), "    ") + "\n"
+    return text
+
+
+def config(*docs: str) -> str:
+    return "\n---\n".join(d.rstrip("\n") for d in docs) + "\n"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def run_cli(workdir: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """Run ``syncline`` in-process, as a user would type it."""
+
+    def run(*args: str) -> Run:
+        code = main(["--no-log-file", *args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def write(workdir: Path) -> Callable[[str, str], Path]:
+    def _write(name: str, text: str) -> Path:
+        p = workdir / name
+        p.write_text(text)
+        return p
+
+    return _write
+
+
+def query(db: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def scalar(db: Path | str, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    return query(db, sql, params)[0][0]
+
+
+def run_subprocess(args: list[str], cwd: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "syncline", "--no-log-file", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        **kw,
+    )

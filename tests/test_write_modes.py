@@ -1,0 +1,115 @@
+"""Each write mode over two syncs into a real SQLite file."""
+
+from __future__ import annotations
+
+from conftest import config, query, scalar, source_doc, sqlite_doc
+
+
+def test_overwrite_delete_stale_removes_rows_no_longer_produced(write, run_cli, workdir):
+    write("a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 10"), sqlite_doc()))
+    assert run_cli("sync", "a.yml").code == 0
+    db = workdir / "db.sqlite"
+    assert scalar(db, "select count(*) from test_some_table") == 10
+    first_time = scalar(db, "select min(_cq_sync_time) from test_some_table")
+
+    write("a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 5"), sqlite_doc()))
+    r = run_cli("sync", "a.yml")
+    assert r.code == 0, r.err
+    assert [row[0] for row in query(db, "select id from test_some_table order by id")] == [1, 2, 3, 4, 5]
+    # Every remaining row was written by the second sync.
+    assert scalar(db, "select min(_cq_sync_time) from test_some_table") > first_time
+    # skip_dependent_tables defaults to true: the child table was not synced.
+    assert scalar(db, "select count(*) from sqlite_master where name = 'test_sub_table'") == 0
+
+
+def test_delete_stale_keeps_rows_of_another_source(write, run_cli, workdir):
+    two_sources = config(
+        source_doc(name="one", tables='["test_some_table"]', spec="num_rows: 3"),
+        source_doc(name="two", tables='["test_some_table"]', spec="num_rows: 3\nnum_clients: 2"),
+        sqlite_doc(),
+    )
+    write("a.yml", two_sources)
+    assert run_cli("sync", "a.yml").code == 0
+    db = workdir / "db.sqlite"
+    # Both sources write client 0's ids 1..3 (same keys: the later source wins), "two" adds client 1.
+    assert query(db, "select _cq_source_name, count(*) from test_some_table group by 1 order by 1") == [
+        ("two", 6)
+    ]
+    write("b.yml", config(source_doc(name="one", tables='["test_some_table"]', spec="num_rows: 1"), sqlite_doc()))
+    assert run_cli("sync", "b.yml").code == 0
+    # Source "one" rewrote id 1 and deleted only its own stale rows: none of "two"'s rows.
+    assert query(db, "select _cq_source_name, count(*) from test_some_table group by 1 order by 1") == [
+        ("one", 1),
+        ("two", 5),
+    ]
+
+
+def test_overwrite_keeps_count_and_updates_values(write, run_cli, workdir):
+    cfg = config(
+        source_doc(tables='["test_some_table"]', spec="num_rows: 10"),
+        sqlite_doc(extra="write_mode: overwrite"),
+    )
+    write("a.yml", cfg)
+    assert run_cli("sync", "a.yml").code == 0
+    db = workdir / "db.sqlite"
+    before = dict(query(db, "select id, _cq_id from test_some_table"))
+    t1 = scalar(db, "select max(_cq_sync_time) from test_some_table")
+    # A manual edit is overwritten by the next sync (a true upsert of every column).
+    query(db, "update test_some_table set string_col = 'edited' where id = 3")
+
+    assert run_cli("sync", "a.yml").code == 0
+    assert scalar(db, "select count(*) from test_some_table") == 10
+    assert scalar(db, "select string_col from test_some_table where id = 3") == "row-0-3"
+    assert scalar(db, "select min(_cq_sync_time) from test_some_table") > t1
+    after = dict(query(db, "select id, _cq_id from test_some_table"))
+    assert before.keys() == after.keys() and all(before[k] != after[k] for k in before)
+
+    # overwrite never deletes: fewer rows produced leaves the old ones in place
+    write("a.yml", cfg.replace("num_rows: 10", "num_rows: 4"))
+    assert run_cli("sync", "a.yml").code == 0
+    assert scalar(db, "select count(*) from test_some_table") == 10
+
+
+def test_append_doubles_rows_and_has_no_primary_key(write, run_cli, workdir):
+    write(
+        "a.yml",
+        config(source_doc(tables='["test_some_table"]', spec="num_rows: 7"), sqlite_doc(extra="write_mode: append")),
+    )
+    assert run_cli("sync", "a.yml").code == 0
+    assert run_cli("sync", "a.yml").code == 0
+    db = workdir / "db.sqlite"
+    assert scalar(db, "select count(*) from test_some_table") == 14
+    assert scalar(db, "select count(distinct id) from test_some_table") == 7
+    assert scalar(db, "select count(distinct _cq_sync_time) from test_some_table") == 2
+    pk_columns = [r for r in query(db, "pragma table_info(test_some_table)") if r[5] > 0]
+    assert pk_columns == []
+
+
+def test_values_of_every_type_are_stored(write, run_cli, workdir):
+    write("a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 3\nnum_clients: 2"), sqlite_doc()))
+    assert run_cli("sync", "a.yml").code == 0
+    row = query(
+        workdir / "db.sqlite",
+        "select client_id, id, int8_col, int16_col, int32_col, int64_col, uint32_col, float64_col, "
+        "bool_col, string_col, timestamp_col, date_col, binary_col, json_col, uuid_col, list_col, "
+        "_cq_source_name from test_some_table where client_id = 1 and id = 2",
+    )[0]
+    assert row == (
+        1,
+        2,
+        2,
+        2,
+        2,
+        2000,
+        2,
+        1.0,
+        1,
+        "row-1-2",
+        "2024-01-01 00:00:02.000000",
+        "2024-01-03",
+        b"\x00\x00\x00\x00\x00\x00\x00\x02",
+        '{"id":2,"client":1}',
+        "00000000-0000-8001-8000-000000000002",
+        "[2,3]",
+        "test",
+    )
