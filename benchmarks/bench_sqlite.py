@@ -137,7 +137,9 @@ def main() -> None:
     for name in PATHS:
         out = subprocess.run(
             [sys.executable, __file__, "--child", name, "--rows", str(args.rows)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     fastest_raw = min(results["executemany"]["seconds"], results["adbc_ingest"]["seconds"])

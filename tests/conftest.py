@@ -47,7 +47,9 @@ spec:
     return text
 
 
-def sqlite_doc(name: str = "sqlite", path: str = "db.sqlite", extra: str = "", spec: str = "") -> str:
+def sqlite_doc(
+    name: str = "sqlite", path: str = "db.sqlite", extra: str = "", spec: str = ""
+) -> str:
     text = f"""\
 kind: destination
 spec:

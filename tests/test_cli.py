@@ -22,7 +22,10 @@ def test_tables_json_and_markdown(write, run_cli, workdir):
     assert r.code == 0
     md = (workdir / "docs" / "test" / "test_incremental_table.md").read_text()
     assert "| id (PK) (Incremental Key) | `int64` |" in md
-    assert "[test_sub_table](test_sub_table.md)" in (workdir / "docs" / "test" / "README.md").read_text()
+    assert (
+        "[test_sub_table](test_sub_table.md)"
+        in (workdir / "docs" / "test" / "README.md").read_text()
+    )
     assert not (workdir / "db.sqlite").exists()  # tables never connects
 
 
@@ -40,12 +43,16 @@ def test_summary_lines_and_sync_group_id(write, run_cli, workdir):
     write(
         "a.yml",
         config(
-            source_doc(destinations=("sqlite", "copy"), tables='["test_some_table"]', spec="num_rows: 3"),
+            source_doc(
+                destinations=("sqlite", "copy"), tables='["test_some_table"]', spec="num_rows: 3"
+            ),
             sqlite_doc(extra='write_mode: append\nsync_group_id: "g-{{YEAR}}-{{SYNC_ID}}"'),
             sqlite_doc(name="copy", path="copy.sqlite"),
         ),
     )
-    r = run_cli("sync", "a.yml", "--summary-location", "out/summary.jsonl", "--invocation-id", "run-1")
+    r = run_cli(
+        "sync", "a.yml", "--summary-location", "out/summary.jsonl", "--invocation-id", "run-1"
+    )
     assert r.code == 0, r.err
     lines = [json.loads(x) for x in (workdir / "out" / "summary.jsonl").read_text().splitlines()]
     assert [s["destination_name"] for s in lines] == ["sqlite", "copy"]
@@ -53,16 +60,27 @@ def test_summary_lines_and_sync_group_id(write, run_cli, workdir):
     assert lines[0]["source_tables"] == ["test_some_table"]
     group = lines[0]["sync_group_id"]
     assert group.startswith("g-20") and group.endswith("-run-1") and "sync_group_id" not in lines[1]
-    assert scalar(workdir / "db.sqlite", "select distinct _cq_sync_group_id from test_some_table") == group
+    assert (
+        scalar(workdir / "db.sqlite", "select distinct _cq_sync_group_id from test_some_table")
+        == group
+    )
     assert scalar(workdir / "copy.sqlite", "select count(*) from test_some_table") == 3
 
 
 def test_shards_split_the_work_and_keep_their_own_rows(write, run_cli, workdir):
-    write("a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 2\nnum_clients: 4"), sqlite_doc()))
+    write(
+        "a.yml",
+        config(
+            source_doc(tables='["test_some_table"]', spec="num_rows: 2\nnum_clients: 4"),
+            sqlite_doc(),
+        ),
+    )
     assert run_cli("sync", "a.yml", "--shard", "1/2").code == 0
     assert run_cli("sync", "a.yml", "--shard", "2/2").code == 0
     db = workdir / "db.sqlite"
-    assert query(db, "select _cq_source_name, count(*) from test_some_table group by 1 order by 1") == [
+    assert query(
+        db, "select _cq_source_name, count(*) from test_some_table group by 1 order by 1"
+    ) == [
         ("test_1_2", 4),
         ("test_2_2", 4),
     ]
@@ -82,8 +100,20 @@ def test_log_file_text_and_json(write, workdir):
     import sys
 
     p = subprocess.run(
-        [sys.executable, "-m", "syncline", "sync", "a.yml", "--log-format", "json", "--log-file-name", "s.log"],
-        cwd=workdir, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "syncline",
+            "sync",
+            "a.yml",
+            "--log-format",
+            "json",
+            "--log-file-name",
+            "s.log",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
     )
     assert p.returncode == 0
     records = [json.loads(line) for line in (workdir / "s.log").read_text().splitlines()]

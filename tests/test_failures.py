@@ -31,12 +31,16 @@ def test_resolver_error_is_counted_without_aborting(write, run_cli, workdir):
 
 
 def test_table_with_errors_keeps_rows_of_earlier_syncs(write, run_cli, workdir):
-    write("a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 10"), sqlite_doc()))
+    write(
+        "a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 10"), sqlite_doc())
+    )
     assert run_cli("sync", "a.yml").code == 0
     write(
         "a.yml",
         config(
-            source_doc(tables='["test_some_table"]', spec="num_rows: 4\nerror_tables: [test_some_table]"),
+            source_doc(
+                tables='["test_some_table"]', spec="num_rows: 4\nerror_tables: [test_some_table]"
+            ),
             sqlite_doc(),
         ),
     )
@@ -49,11 +53,20 @@ def test_table_with_errors_keeps_rows_of_earlier_syncs(write, run_cli, workdir):
 
 def test_destination_write_error_fails_the_sync(write, run_cli, workdir):
     db = workdir / "db.sqlite"
-    write("a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 20\nbatch_size: 5"), sqlite_doc(spec="batch_size: 5")))
+    write(
+        "a.yml",
+        config(
+            source_doc(tables='["test_some_table"]', spec="num_rows: 20\nbatch_size: 5"),
+            sqlite_doc(spec="batch_size: 5"),
+        ),
+    )
     assert run_cli("sync", "a.yml").code == 0
     # A real constraint in the database rejects rows with id > 12.
-    query(db, "create trigger reject before update on test_some_table when new.id > 12 "
-              "begin select raise(abort, 'id too large'); end")
+    query(
+        db,
+        "create trigger reject before update on test_some_table when new.id > 12 "
+        "begin select raise(abort, 'id too large'); end",
+    )
     r = run_cli("sync", "a.yml", "--summary-location", "s.jsonl")
     assert r.code == 1
     assert "destination sqlite: insert failed" in r.err and "id too large" in r.err

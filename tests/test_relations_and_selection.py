@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import config, query, scalar, source_doc, sqlite_doc
+
 from syncline.connectors.test_source.tables import TABLES
 from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import Column, Table, flatten
 
 
 def test_child_rows_point_at_their_parent(write, run_cli, workdir):
-    write("a.yml", config(source_doc(tables='["test_some_table", "test_sub_table"]', spec="num_rows: 4\nnum_sub_rows: 3"), sqlite_doc()))
+    write(
+        "a.yml",
+        config(
+            source_doc(
+                tables='["test_some_table", "test_sub_table"]', spec="num_rows: 4\nnum_sub_rows: 3"
+            ),
+            sqlite_doc(),
+        ),
+    )
     assert run_cli("sync", "a.yml").code == 0
     db = workdir / "db.sqlite"
     assert scalar(db, "select count(*) from test_sub_table") == 12
@@ -26,19 +34,31 @@ def test_child_rows_point_at_their_parent(write, run_cli, workdir):
 
 
 def test_selecting_a_child_pulls_in_its_parent(write, run_cli, workdir):
-    write("a.yml", config(source_doc(tables='["test_sub_table"]', spec="num_rows: 2\nnum_sub_rows: 2"), sqlite_doc()))
+    write(
+        "a.yml",
+        config(
+            source_doc(tables='["test_sub_table"]', spec="num_rows: 2\nnum_sub_rows: 2"),
+            sqlite_doc(),
+        ),
+    )
     assert run_cli("sync", "a.yml").code == 0
     db = workdir / "db.sqlite"
     assert scalar(db, "select count(*) from test_some_table") == 2
     assert scalar(db, "select count(*) from test_sub_table") == 4
-    assert scalar(db, "select count(*) from sqlite_master where name = 'test_incremental_table'") == 0
+    assert (
+        scalar(db, "select count(*) from sqlite_master where name = 'test_incremental_table'") == 0
+    )
 
 
 def test_skip_dependent_tables_false_includes_children(write, run_cli, workdir):
     write(
         "a.yml",
         config(
-            source_doc(tables='["test_some_table"]', extra="skip_dependent_tables: false", spec="num_rows: 2\nnum_sub_rows: 2"),
+            source_doc(
+                tables='["test_some_table"]',
+                extra="skip_dependent_tables: false",
+                spec="num_rows: 2\nnum_sub_rows: 2",
+            ),
             sqlite_doc(),
         ),
     )
@@ -65,7 +85,10 @@ def test_selection_rules():
     ]
     # skip wins and removes the whole subtree
     assert _names(select_tables(TABLES, ["*"], ["test_some_table"])) == ["test_incremental_table"]
-    assert _names(select_tables(TABLES, ["test_*"], ["*_sub_*"])) == ["test_some_table", "test_incremental_table"]
+    assert _names(select_tables(TABLES, ["test_*"], ["*_sub_*"])) == [
+        "test_some_table",
+        "test_incremental_table",
+    ]
     assert _names(select_tables(TABLES, ["test_some_table"])) == ["test_some_table"]
     assert _names(select_tables(TABLES, ["test_some_table"], skip_dependent_tables=False)) == [
         "test_some_table",

@@ -6,16 +6,26 @@ from conftest import config, query, scalar, source_doc, sqlite_doc
 
 
 def test_overwrite_delete_stale_removes_rows_no_longer_produced(write, run_cli, workdir):
-    write("a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 10"), sqlite_doc()))
+    write(
+        "a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 10"), sqlite_doc())
+    )
     assert run_cli("sync", "a.yml").code == 0
     db = workdir / "db.sqlite"
     assert scalar(db, "select count(*) from test_some_table") == 10
     first_time = scalar(db, "select min(_cq_sync_time) from test_some_table")
 
-    write("a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 5"), sqlite_doc()))
+    write(
+        "a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 5"), sqlite_doc())
+    )
     r = run_cli("sync", "a.yml")
     assert r.code == 0, r.err
-    assert [row[0] for row in query(db, "select id from test_some_table order by id")] == [1, 2, 3, 4, 5]
+    assert [row[0] for row in query(db, "select id from test_some_table order by id")] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
     # Every remaining row was written by the second sync.
     assert scalar(db, "select min(_cq_sync_time) from test_some_table") > first_time
     # skip_dependent_tables defaults to true: the child table was not synced.
@@ -32,13 +42,20 @@ def test_delete_stale_keeps_rows_of_another_source(write, run_cli, workdir):
     assert run_cli("sync", "a.yml").code == 0
     db = workdir / "db.sqlite"
     # Both sources write client 0's ids 1..3 (same keys: the later source wins), "two" adds client 1.
-    assert query(db, "select _cq_source_name, count(*) from test_some_table group by 1 order by 1") == [
-        ("two", 6)
-    ]
-    write("b.yml", config(source_doc(name="one", tables='["test_some_table"]', spec="num_rows: 1"), sqlite_doc()))
+    assert query(
+        db, "select _cq_source_name, count(*) from test_some_table group by 1 order by 1"
+    ) == [("two", 6)]
+    write(
+        "b.yml",
+        config(
+            source_doc(name="one", tables='["test_some_table"]', spec="num_rows: 1"), sqlite_doc()
+        ),
+    )
     assert run_cli("sync", "b.yml").code == 0
     # Source "one" rewrote id 1 and deleted only its own stale rows: none of "two"'s rows.
-    assert query(db, "select _cq_source_name, count(*) from test_some_table group by 1 order by 1") == [
+    assert query(
+        db, "select _cq_source_name, count(*) from test_some_table group by 1 order by 1"
+    ) == [
         ("one", 1),
         ("two", 5),
     ]
@@ -73,7 +90,10 @@ def test_overwrite_keeps_count_and_updates_values(write, run_cli, workdir):
 def test_append_doubles_rows_and_has_no_primary_key(write, run_cli, workdir):
     write(
         "a.yml",
-        config(source_doc(tables='["test_some_table"]', spec="num_rows: 7"), sqlite_doc(extra="write_mode: append")),
+        config(
+            source_doc(tables='["test_some_table"]', spec="num_rows: 7"),
+            sqlite_doc(extra="write_mode: append"),
+        ),
     )
     assert run_cli("sync", "a.yml").code == 0
     assert run_cli("sync", "a.yml").code == 0
@@ -86,7 +106,13 @@ def test_append_doubles_rows_and_has_no_primary_key(write, run_cli, workdir):
 
 
 def test_values_of_every_type_are_stored(write, run_cli, workdir):
-    write("a.yml", config(source_doc(tables='["test_some_table"]', spec="num_rows: 3\nnum_clients: 2"), sqlite_doc()))
+    write(
+        "a.yml",
+        config(
+            source_doc(tables='["test_some_table"]', spec="num_rows: 3\nnum_clients: 2"),
+            sqlite_doc(),
+        ),
+    )
     assert run_cli("sync", "a.yml").code == 0
     row = query(
         workdir / "db.sqlite",

@@ -165,7 +165,8 @@ def state(args: argparse.Namespace, config: Config, plugins: Plugins, console: C
         try:
             items = client.items()
             if args.state_command == "show":
-                grid = RichTable(title=f"State of {spec.name} (table {client.table.name})")
+                print(f"source {spec.name}: state table {client.table.name}")
+                grid = RichTable()
                 grid.add_column("key")
                 grid.add_column("value")
                 for k, v in items.items():

@@ -81,10 +81,16 @@ class BatchWriter:
         try:
             prepared = self.plugin.prepare(table, record)
         except Exception as e:
-            raise WriteError(f"destination {self.name}: cannot convert rows of {table.name}: {e}") from e
-        step = self.limits.rows
-        for offset in range(0, prepared.num_rows, step):
-            self._append(table, prepared.slice(offset, step), seq)
+            raise WriteError(
+                f"destination {self.name}: cannot convert rows of {table.name}: {e}"
+            ) from e
+        offset = 0
+        while offset < prepared.num_rows:
+            # Fill the table's buffer exactly up to batch_size rows, then flush.
+            buf = self._buffers.get(table.name)
+            room = self.limits.rows - (buf.rows if buf is not None and buf.table == table else 0)
+            self._append(table, prepared.slice(offset, room), seq)
+            offset += room
 
     def _append(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
         buf = self._buffers.get(table.name)
@@ -109,7 +115,9 @@ class BatchWriter:
         table, records = buf.table, buf.records
         self._inflight_seq, self._inflight_rows = buf.first_seq, buf.rows
         buf.records, buf.rows, buf.bytes = [], 0, 0
-        self._inflight = self._pool.submit(self._call, "insert", self.plugin.write_batch, table, records)
+        self._inflight = self._pool.submit(
+            self._call, "insert", self.plugin.write_batch, table, records
+        )
 
     def flush_expired(self) -> None:
         now = time.monotonic()

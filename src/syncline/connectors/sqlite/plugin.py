@@ -70,6 +70,7 @@ class SQLiteDestination:
         cur.execute("SELECT 1")
         cur.fetchall()
         cur.close()
+        self._conn.commit()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -81,7 +82,9 @@ class SQLiteDestination:
     def _existing(self, cur: Any, name: str) -> list[ColumnShape]:
         cur.execute(f"PRAGMA table_info({quote_ident(name)})")
         return [
-            ColumnShape(name=r[1], type=(r[2] or "").lower(), not_null=bool(r[3]), primary_key=r[5] > 0)
+            ColumnShape(
+                name=r[1], type=(r[2] or "").lower(), not_null=bool(r[3]), primary_key=r[5] > 0
+            )
             for r in cur.fetchall()
         ]
 
@@ -205,6 +208,8 @@ class SQLiteDestination:
             data = cur.fetch_arrow_table()
         finally:
             cur.close()
+            # End the read transaction: an open one would block writers on other connections.
+            self._conn.commit()
         if data.num_rows == 0:
             return
         schema = to_arrow_schema(table)
