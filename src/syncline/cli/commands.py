@@ -14,14 +14,14 @@ from rich.table import Table as RichTable
 from syncline.cli.docs import write_docs
 from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
-from syncline.config.models import MigrateMode, SourceSpec
+from syncline.config.models import SourceSpec
 from syncline.config.reader import Config, read_config
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import Plugins, resolve_plugins
 from syncline.engine.summary import SourceResult, append_summaries
 from syncline.engine.sync import SyncFailed, SyncSettings, open_state, run_sync
 from syncline.plugin.errors import SynclineError
-from syncline.schema.selection import select_tables
+from syncline.schema.table import flatten
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
 
@@ -190,11 +190,6 @@ def state(args: argparse.Namespace, config: Config, plugins: Plugins, console: C
 def _table_names(plugins: Plugins, spec: SourceSpec) -> set[str]:
     source = plugins.sources[spec.name].create(no_connection=True)
     try:
-        from syncline.schema.table import flatten
-
         return {t.name for t in flatten(source.tables())}
     finally:
         source.close()
-
-
-_ = (MigrateMode, select_tables)

@@ -8,7 +8,6 @@ from datetime import datetime
 import pyarrow as pa
 
 from syncline.config.models import PkMode, WriteMode
-from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.internal import (
     CQ_ID,
     CQ_SOURCE_NAME,
@@ -79,7 +78,3 @@ class DestinationTransform:
             else:
                 arrays.append(record.column(record.schema.get_field_index(f.name)))
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def schema_for(t: Table) -> pa.Schema:
-    return to_arrow_schema(t)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
@@ -66,25 +66,3 @@ def flatten(tables: list[Table] | tuple[Table, ...]) -> list[Table]:
                 seen.add(t.name)
                 out.append(t)
     return out
-
-
-@dataclass
-class TableIndex:
-    """Name lookup over a forest of tables, with parent links."""
-
-    tables: list[Table] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._by_name = {t.name: t for t in flatten(self.tables)}
-
-    def get(self, name: str) -> Table | None:
-        return self._by_name.get(name)
-
-    def ancestors_and_self_incremental(self, name: str) -> bool:
-        """True if the table or any ancestor is incremental."""
-        t = self._by_name.get(name)
-        while t is not None:
-            if t.is_incremental:
-                return True
-            t = self._by_name.get(t.parent) if t.parent else None
-        return False

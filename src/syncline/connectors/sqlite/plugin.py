@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +14,17 @@ from pydantic import Field
 
 from syncline.config.models import WriteMode
 from syncline.connectors.sqlite.types import (
-    TIMESTAMP_FORMAT,
     from_storage,
     record_to_storage,
     sqlite_type,
+    to_storage,
 )
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
 from syncline.plugin.specs import BatchSpec
 from syncline.schema.arrow import rows_to_record, to_arrow_schema
-from syncline.schema.diff import ChangeKind, ColumnShape, column_changes, is_safe
-from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
+from syncline.schema.diff import Change, ChangeKind, ColumnShape, column_changes, is_safe
+from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, SYNC_TIME_TYPE
 from syncline.schema.table import Table
 from syncline.writers.sql import column_list, quote_ident, upsert_sql
 
@@ -108,9 +109,8 @@ class SQLiteDestination:
         cur.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table.name)} ({', '.join(cols)})")
 
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
-        cur = self._cursor()
-        try:
-            plans: list[tuple[Table, list[ColumnShape], list[Any]]] = []
+        with self._transaction() as cur:
+            plans: list[tuple[Table, list[ColumnShape], list[Change]]] = []
             breaking: list[str] = []
             for table in tables:
                 existing = self._existing(cur, table.name)
@@ -141,12 +141,6 @@ class SQLiteDestination:
                                 f"ALTER TABLE {quote_ident(table.name)} "
                                 f"ADD COLUMN {quote_ident(shape.name)} {shape.type}"
                             )
-            self._conn.commit()
-        except BaseException:
-            self._conn.rollback()
-            raise
-        finally:
-            cur.close()
 
     # -- data ------------------------------------------------------------------------------
 
@@ -158,18 +152,12 @@ class SQLiteDestination:
             return
         data = pa.Table.from_batches(records)
         sql = upsert_sql(table.name, data.column_names, table.primary_keys, "?")
-        cur = self._cursor()
-        try:
+        with self._transaction() as cur:
             cur.executemany(sql, data)
-            self._conn.commit()
-        except BaseException:
-            self._conn.rollback()
-            raise
-        finally:
-            cur.close()
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
-        when = sync_time.astimezone(UTC).strftime(TIMESTAMP_FORMAT + ".%f")
+        # Same conversion as the stored values, so the text comparison is exact.
+        when = to_storage(pa.array([sync_time], SYNC_TIME_TYPE))[0].as_py()
         self._execute(
             f"DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(CQ_SOURCE_NAME)} = ? "
             f"AND {quote_ident(CQ_SYNC_TIME)} < ?",
@@ -189,9 +177,15 @@ class SQLiteDestination:
         self._execute(f"DELETE FROM {quote_ident(table.name)} WHERE {cond}", tuple(params.values()))
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._transaction() as cur:
+            cur.execute(sql, params)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """A cursor whose work commits on success and rolls back on any failure."""
         cur = self._cursor()
         try:
-            cur.execute(sql, params)
+            yield cur
             self._conn.commit()
         except BaseException:
             self._conn.rollback()

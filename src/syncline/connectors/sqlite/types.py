@@ -16,8 +16,6 @@ import pyarrow.compute as pc
 
 from syncline.schema.types import JSON, UUID, JSONType, UUIDType
 
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
-
 
 def sqlite_type(t: pa.DataType) -> str:
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
