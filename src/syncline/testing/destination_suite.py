@@ -98,9 +98,10 @@ def _write(p: DestinationPlugin, table: Table, *batches: pa.RecordBatch) -> None
     p.write_batch(table, [p.prepare(table, b) for b in batches])
 
 
-def _read(p: DestinationPlugin, table: Table, order: str = "id") -> list[dict[str, Any]]:
+def _read(p: DestinationPlugin, table: Table, *order: str) -> list[dict[str, Any]]:
     rows = [r for b in p.read(table) for r in b.to_pylist()]
-    return sorted(rows, key=lambda r: (r[order] is None, r[order]))
+    keys = order or ("id",)
+    return sorted(rows, key=lambda r: [(r[k] is None, r[k]) for k in keys])
 
 
 def _need(cond: bool, what: str) -> None:
@@ -255,8 +256,8 @@ def every_type_round_trips(h: Harness) -> None:
     record = pa.RecordBatch.from_arrays(sample.columns, schema=to_arrow_schema(t))
     nulls = rows_to_record(to_arrow_schema(t), [{"client_id": 9, "id": 1}])
     _write(p, t, record, nulls)
-    got = _read(p, t, order="client_id")
-    want = sorted(record.to_pylist() + nulls.to_pylist(), key=lambda r: r["client_id"])
+    got = _read(p, t, "client_id", "id")
+    want = sorted(record.to_pylist() + nulls.to_pylist(), key=lambda r: (r["client_id"], r["id"]))
     assert [_normal(r) for r in got] == [_normal(r) for r in want]
 
 
@@ -297,13 +298,13 @@ def names_that_need_quoting(h: Harness) -> None:
     )
     if h.upsert:
         _write(p, t, _rows(t, [{**row, "select": 1, "Mixed Case": "A2", "with space": "b"}]))
-    got = _read(p, t, order="select")
+    got = _read(p, t, "select")
     assert [(r["select"], r["Mixed Case"], r["with space"]) for r in got] == [
         (1, "A2" if h.upsert else "A", "b")
     ]
     if h.delete:
         p.delete_stale(t, "s", datetime(2025, 1, 1, tzinfo=UTC))
-        assert _read(p, t, order="select") == []
+        assert _read(p, t, "select") == []
 
 
 CASES: list[Callable[[Harness], None]] = [

@@ -24,6 +24,11 @@ def upsert_sql(table: str, columns: Sequence[str], keys: Sequence[str], placehol
     )
     if not keys:
         return sql
+    return f"{sql} {on_conflict_update(columns, keys)}"
+
+
+def on_conflict_update(columns: Sequence[str], keys: Sequence[str]) -> str:
+    """``ON CONFLICT (keys) DO UPDATE SET`` every other column to the incoming value."""
     updates = [c for c in columns if c not in keys] or list(keys)
     sets = ", ".join(f"{quote_ident(c)} = excluded.{quote_ident(c)}" for c in updates)
-    return f"{sql} ON CONFLICT ({column_list(keys)}) DO UPDATE SET {sets}"
+    return f"ON CONFLICT ({column_list(keys)}) DO UPDATE SET {sets}"

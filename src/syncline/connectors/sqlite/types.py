@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.schema.types import JSON, UUID, JSONType, UUIDType
+from syncline.writers.values import uuid_to_text
 
 
 def sqlite_type(t: pa.DataType) -> str:
@@ -29,36 +29,6 @@ def sqlite_type(t: pa.DataType) -> str:
     if pa.types.is_timestamp(t):
         return "timestamp"
     return "text"
-
-
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_DASHES = (8, 13, 18, 23)
-
-
-def uuid_to_text(arr: pa.Array) -> pa.Array:
-    storage = arr.storage if isinstance(arr, pa.ExtensionArray) else arr
-    n = len(storage)
-    if n == 0:
-        return pa.array([], pa.utf8())
-    filled = storage.fill_null(b"\x00" * 16) if storage.null_count else storage
-    raw = np.frombuffer(
-        filled.buffers()[1], dtype=np.uint8, count=16 * n, offset=filled.offset * 16
-    )
-    raw = raw.reshape(n, 16)
-    hexes = np.empty((n, 32), dtype=np.uint8)
-    hexes[:, 0::2] = _HEX[raw >> 4]
-    hexes[:, 1::2] = _HEX[raw & 0x0F]
-    out = np.full((n, 36), ord("-"), dtype=np.uint8)
-    src = 0
-    for start, end in ((0, 8), (9, 13), (14, 18), (19, 23), (24, 36)):
-        width = end - start
-        out[:, start:end] = hexes[:, src : src + width]
-        src += width
-    offsets = pa.py_buffer(np.arange(0, 36 * (n + 1), 36, dtype=np.int32).tobytes())
-    text = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(out.tobytes()))
-    if storage.null_count:
-        text = pc.if_else(pc.is_valid(storage), text, pa.scalar(None, pa.utf8()))
-    return text
 
 
 def text_to_uuid(arr: pa.Array) -> pa.Array:

@@ -1,0 +1,14 @@
+"""Built-in DuckDB destination (``path: cloudquery/duckdb``)."""
+
+from syncline.connectors.duckdb.plugin import DuckDBDestination, DuckDBSpec
+from syncline.plugin.contracts import PluginInfo
+
+PLUGIN = PluginInfo(
+    kind="destination",
+    path="cloudquery/duckdb",
+    spec_model=DuckDBSpec,
+    factory=DuckDBDestination,
+    description="An embedded DuckDB database file.",
+)
+
+__all__ = ["PLUGIN", "DuckDBDestination", "DuckDBSpec"]

@@ -1,0 +1,231 @@
+"""The DuckDB destination: Arrow batches scanned by DuckDB directly, no row-by-row Python."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from pydantic import Field
+
+from syncline.config.models import WriteMode
+from syncline.connectors.duckdb.types import duckdb_type, from_duckdb, to_duckdb
+from syncline.plugin.contracts import BatchLimits, PluginContext
+from syncline.plugin.errors import MigrationError, WriteError
+from syncline.plugin.specs import BatchSpec
+from syncline.schema.arrow import to_arrow_schema
+from syncline.schema.diff import Change, ChangeKind, ColumnShape, column_changes, is_safe
+from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
+from syncline.schema.table import Table
+from syncline.writers.sql import column_list, quote_ident
+
+_ROW = "__syncline_row"
+
+
+class DuckDBSpec(BatchSpec):
+    connection_string: str = Field(description="Path of the DuckDB database file.")
+    batch_size: int = Field(100_000, ge=1, description="Rows per write transaction.")
+    batch_size_bytes: int = Field(
+        100 * 1024 * 1024, ge=1, description="Arrow bytes per write transaction."
+    )
+
+
+class DuckDBDestination:
+    write_modes = frozenset(WriteMode)
+
+    def __init__(self, spec: DuckDBSpec, ctx: PluginContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.limits: BatchLimits = spec.limits()
+        self._conn: Any = None
+        self._lock = threading.Lock()
+        if not ctx.no_connection:
+            self._connect()
+
+    def _connect(self) -> None:
+        path = Path(self.spec.connection_string)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = duckdb.connect(str(path))
+        except Exception as e:
+            raise WriteError(f"destination {self.ctx.name}: cannot open {path}: {e}") from e
+
+    def _db(self) -> Any:
+        if self._conn is None:
+            self._connect()
+        return self._conn
+
+    def test_connection(self) -> None:
+        self._db().execute("SELECT 1").fetchall()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def _existing(self, name: str) -> list[ColumnShape]:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+                [name],
+            )
+            .fetchall()
+        )
+        if not rows:
+            return []
+        keys = self._primary_keys(name)
+        return [
+            ColumnShape(r[0], r[1].upper(), not_null=r[2] == "NO", primary_key=r[0] in keys)
+            for r in rows
+        ]
+
+    def _primary_keys(self, name: str) -> set[str]:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT constraint_column_names FROM duckdb_constraints() "
+                "WHERE schema_name = current_schema() AND table_name = ? "
+                "AND constraint_type = 'PRIMARY KEY'",
+                [name],
+            )
+            .fetchall()
+        )
+        return {c for r in rows for c in r[0]}
+
+    @staticmethod
+    def _wanted(table: Table) -> list[ColumnShape]:
+        return [
+            ColumnShape(c.name, duckdb_type(c.type), c.not_null or c.primary_key, c.primary_key)
+            for c in table.columns
+        ]
+
+    def _create(self, table: Table) -> None:
+        cols = [
+            f"{quote_ident(s.name)} {s.type}{' NOT NULL' if s.not_null else ''}"
+            for s in self._wanted(table)
+        ]
+        if table.primary_keys:
+            cols.append(f"PRIMARY KEY ({column_list(table.primary_keys)})")
+        self._db().execute(
+            f"CREATE TABLE IF NOT EXISTS {quote_ident(table.name)} ({', '.join(cols)})"
+        )
+
+    def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
+        plans: list[tuple[Table, list[ColumnShape], list[Change]]] = []
+        breaking: list[str] = []
+        for table in tables:
+            existing = self._existing(table.name)
+            wanted = self._wanted(table)
+            changes = column_changes(wanted, existing) if existing else []
+            unsafe = [c for c in changes if not is_safe(c, wanted, existing)]
+            if unsafe and not force:
+                breaking.extend(c.describe(table.name) for c in unsafe)
+            plans.append((table, existing, changes))
+        if breaking:
+            raise MigrationError(
+                f"destination {self.ctx.name}: can't migrate tables automatically, migrate "
+                "manually or consider using 'migrate_mode: forced'. Non auto migratable "
+                "changes:\n  " + "\n  ".join(breaking)
+            )
+        for table, existing, changes in plans:
+            wanted = self._wanted(table)
+            if not existing:
+                self._create(table)
+            elif any(not is_safe(c, wanted, existing) for c in changes):
+                self._db().execute(f"DROP TABLE IF EXISTS {quote_ident(table.name)}")
+                self._create(table)
+            else:
+                for c in changes:
+                    if c.kind is ChangeKind.ADD:
+                        shape = next(s for s in wanted if s.name == c.column)
+                        self._db().execute(
+                            f"ALTER TABLE {quote_ident(table.name)} "
+                            f"ADD COLUMN {quote_ident(shape.name)} {shape.type}"
+                        )
+
+    # -- data ------------------------------------------------------------------------------
+
+    def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays(
+            [to_duckdb(c) for c in record.columns], names=record.schema.names
+        )
+
+    def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
+        if not records:
+            return
+        data = pa.Table.from_batches(records)
+        cols = column_list(data.column_names)
+        keys = table.primary_keys
+        name = quote_ident(table.name)
+        db = self._db()
+        with self._lock:
+            db.execute("BEGIN TRANSACTION")
+            try:
+                if keys:
+                    # Last row wins among duplicate keys: DuckDB refuses to upsert a row twice
+                    # in one statement.
+                    staged = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
+                    db.register("syncline_staging", staged)
+                    updates = [c for c in data.column_names if c not in keys] or keys
+                    sets = ", ".join(
+                        f"{quote_ident(c)} = excluded.{quote_ident(c)}" for c in updates
+                    )
+                    db.execute(
+                        f"INSERT INTO {name} ({cols}) SELECT {cols} FROM syncline_staging "
+                        f"QUALIFY row_number() OVER (PARTITION BY {column_list(keys)} "
+                        f"ORDER BY {quote_ident(_ROW)} DESC) = 1 "
+                        f"ON CONFLICT ({column_list(keys)}) DO UPDATE SET {sets}"
+                    )
+                else:
+                    db.register("syncline_staging", data)
+                    db.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM syncline_staging")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            finally:
+                db.unregister("syncline_staging")
+
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+        when = to_duckdb(pa.array([sync_time], pa.timestamp("us", tz="UTC")))[0].as_py()
+        with self._lock:
+            self._db().execute(
+                f"DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(CQ_SOURCE_NAME)} = ? "
+                f"AND {quote_ident(CQ_SYNC_TIME)} < ?",
+                [source_name, when],
+            )
+
+    def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
+        if not where:
+            raise WriteError(f"destination {self.ctx.name}: delete record without a condition")
+        missing = [k for k in where if table.column(k) is None]
+        if missing:
+            raise WriteError(f"table {table.name} has no column {missing[0]}")
+        cond = " AND ".join(f"{quote_ident(k)} = ?" for k in where)
+        with self._lock:
+            self._db().execute(
+                f"DELETE FROM {quote_ident(table.name)} WHERE {cond}", list(where.values())
+            )
+
+    def read(self, table: Table) -> Iterator[pa.RecordBatch]:
+        if not self._existing(table.name):
+            return
+        with self._lock:
+            data = (
+                self._db()
+                .sql(f"SELECT {column_list(table.column_names)} FROM {quote_ident(table.name)}")
+                .to_arrow_table()
+            )
+        if data.num_rows == 0:
+            return
+        schema = to_arrow_schema(table)
+        arrays = [from_duckdb(data.column(i), f.type) for i, f in enumerate(schema)]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
