@@ -21,7 +21,7 @@ from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import Change, ChangeKind, ColumnShape, column_changes, is_safe
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
-from syncline.writers.sql import column_list, quote_ident
+from syncline.writers.sql import column_list, on_conflict_update, quote_ident
 
 _ROW = "__syncline_row"
 
@@ -74,7 +74,8 @@ class DuckDBDestination:
             self._db()
             .execute(
                 "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+                "WHERE table_schema = current_schema() AND table_name = ? "
+                "ORDER BY ordinal_position",
                 [name],
             )
             .fetchall()
@@ -174,15 +175,11 @@ class DuckDBDestination:
                     # in one statement.
                     staged = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
                     db.register("syncline_staging", staged)
-                    updates = [c for c in data.column_names if c not in keys] or keys
-                    sets = ", ".join(
-                        f"{quote_ident(c)} = excluded.{quote_ident(c)}" for c in updates
-                    )
                     db.execute(
                         f"INSERT INTO {name} ({cols}) SELECT {cols} FROM syncline_staging "
                         f"QUALIFY row_number() OVER (PARTITION BY {column_list(keys)} "
                         f"ORDER BY {quote_ident(_ROW)} DESC) = 1 "
-                        f"ON CONFLICT ({column_list(keys)}) DO UPDATE SET {sets}"
+                        + on_conflict_update(data.column_names, keys)
                     )
                 else:
                     db.register("syncline_staging", data)
