@@ -115,3 +115,42 @@ def run_subprocess(args: list[str], cwd: Path, **kw: Any) -> subprocess.Complete
         text=True,
         **kw,
     )
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+_PG: list[Any] = []
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the whole session (tests marked ``pg``).
+
+    Without server binaries the tests are skipped, except where SYNCLINE_REQUIRE_PG=1 (CI):
+    there a missing server fails them.
+    """
+    import os
+
+    from pgserver import find_bin_dir, start_server
+
+    if find_bin_dir() is None:
+        message = "PostgreSQL server binaries not found (apt-get install postgresql)"
+        if os.environ.get("SYNCLINE_REQUIRE_PG") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    server = start_server()
+    yield server
+    server.stop()
+    import shutil
+
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A fresh database per test."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
+    return pg_server.create_database(name)

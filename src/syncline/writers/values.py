@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from syncline.schema.types import UUID
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -33,3 +37,8 @@ def uuid_to_text(arr: pa.Array) -> pa.Array:
     if storage.null_count:
         text = pc.if_else(pc.is_valid(storage), text, pa.scalar(None, pa.utf8()))
     return text
+
+
+def text_to_uuid(arr: pa.Array) -> pa.Array:
+    values = [None if v is None else uuid.UUID(v).bytes for v in arr.to_pylist()]
+    return pa.ExtensionArray.from_storage(UUID, pa.array(values, pa.binary(16)))

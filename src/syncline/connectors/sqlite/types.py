@@ -13,8 +13,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from syncline.schema.types import JSON, UUID, JSONType, UUIDType
-from syncline.writers.values import uuid_to_text
+from syncline.schema.types import JSON, JSONType, UUIDType
+from syncline.writers.values import text_to_uuid, uuid_to_text
 
 
 def sqlite_type(t: pa.DataType) -> str:
@@ -29,13 +29,6 @@ def sqlite_type(t: pa.DataType) -> str:
     if pa.types.is_timestamp(t):
         return "timestamp"
     return "text"
-
-
-def text_to_uuid(arr: pa.Array) -> pa.Array:
-    import uuid
-
-    values = [None if v is None else uuid.UUID(v).bytes for v in arr.to_pylist()]
-    return pa.ExtensionArray.from_storage(UUID, pa.array(values, pa.binary(16)))
 
 
 def to_storage(arr: pa.Array | pa.ChunkedArray) -> pa.Array:

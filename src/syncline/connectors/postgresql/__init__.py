@@ -1,0 +1,14 @@
+"""Built-in PostgreSQL destination (``path: cloudquery/postgresql``)."""
+
+from syncline.connectors.postgresql.plugin import PostgreSQLDestination, PostgreSQLSpec
+from syncline.plugin.contracts import PluginInfo
+
+PLUGIN = PluginInfo(
+    kind="destination",
+    path="cloudquery/postgresql",
+    spec_model=PostgreSQLSpec,
+    factory=PostgreSQLDestination,
+    description="A PostgreSQL database.",
+)
+
+__all__ = ["PLUGIN", "PostgreSQLDestination", "PostgreSQLSpec"]

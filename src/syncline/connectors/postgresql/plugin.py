@@ -1,0 +1,270 @@
+"""The PostgreSQL destination: binary COPY from Arrow (ADBC), upserts through a staging table."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import adbc_driver_postgresql.dbapi as adbc
+import pyarrow as pa
+from pydantic import Field
+
+from syncline.config.models import WriteMode
+from syncline.connectors.postgresql.types import from_pg, pg_type, select_expr, to_copy
+from syncline.plugin.contracts import BatchLimits, PluginContext
+from syncline.plugin.errors import MigrationError, WriteError
+from syncline.plugin.specs import BatchSpec, Duration
+from syncline.schema.arrow import to_arrow_schema
+from syncline.schema.diff import Change, ChangeKind, ColumnShape, column_changes, is_safe
+from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
+from syncline.schema.table import Table
+from syncline.writers.retry import with_retries
+from syncline.writers.sql import column_list, on_conflict_update, quote_ident
+
+T = TypeVar("T")
+_ROW = "__syncline_row"
+# Connection failures, admin shutdowns, deadlocks and serialization failures pass with time.
+_TRANSIENT_STATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300")
+
+
+class PostgreSQLSpec(BatchSpec):
+    connection_string: str = Field(
+        description="libpq URL (postgresql://user@host:port/db) or key/value string."
+    )
+    schema_name: str = Field("public", alias="schema", description="Schema of the tables.")
+    batch_size: int = Field(10_000, ge=1, description="Rows per write transaction.")
+    batch_size_bytes: int = Field(100_000_000, ge=1, description="Arrow bytes per transaction.")
+    batch_timeout: Duration = Field(60.0, gt=0, description="Flush buffered rows after this long.")
+    max_retries: int = Field(5, ge=1, description="Attempts for a transient failure.")
+    retry_delay: Duration = Field(0.5, gt=0, description="First backoff delay, doubled each time.")
+
+
+def is_transient(e: BaseException) -> bool:
+    state = getattr(e, "sqlstate", None) or ""
+    if state:
+        return any(state.startswith(s) for s in _TRANSIENT_STATES)
+    # No SQLSTATE: the server could not be reached or the connection broke.
+    return isinstance(e, adbc.OperationalError | ConnectionError | OSError)
+
+
+class PostgreSQLDestination:
+    write_modes = frozenset(WriteMode)
+
+    def __init__(self, spec: PostgreSQLSpec, ctx: PluginContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.limits: BatchLimits = spec.limits()
+        self.schema = spec.schema_name
+        self._conn: Any = None
+        self._lock = threading.Lock()
+        if not ctx.no_connection:
+            self._run(
+                lambda cur: cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
+            )
+
+    # -- connection and transactions -------------------------------------------------------
+
+    def _connect(self) -> Any:
+        if self._conn is None:
+            self._conn = adbc.connect(self.spec.connection_string)
+        return self._conn
+
+    def _drop_connection(self, _: BaseException) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close
+                conn.close()
+
+    def _run(self, work: Callable[[Any], T]) -> T:
+        """Run ``work(cursor)`` in one transaction, retrying transient failures."""
+
+        def attempt() -> T:
+            conn = self._connect()
+            cur = conn.cursor()
+            try:
+                result = work(cur)
+                conn.commit()
+                return result
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                raise
+            finally:
+                with contextlib.suppress(Exception):
+                    cur.close()
+
+        with self._lock:
+            try:
+                return with_retries(
+                    attempt,
+                    is_transient=is_transient,
+                    attempts=self.spec.max_retries,
+                    base_delay_s=self.spec.retry_delay,
+                    on_retry=self._drop_connection,
+                    logger=self.ctx.logger,
+                )
+            except (MigrationError, WriteError):
+                raise
+            except Exception as e:
+                raise WriteError(f"destination {self.ctx.name}: {e}") from e
+
+    def _qualified(self, name: str) -> str:
+        return f"{quote_ident(self.schema)}.{quote_ident(name)}"
+
+    def test_connection(self) -> None:
+        self._run(lambda cur: (cur.execute("SELECT 1"), cur.fetchall()))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._drop_connection(RuntimeError("close"))
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def _existing(self, cur: Any, name: str) -> list[ColumnShape]:
+        cur.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+            "coalesce(a.attnum = any(i.indkey), false) "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+            "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY a.attnum",
+            (self.schema, name),
+        )
+        return [ColumnShape(r[0], r[1], bool(r[2]), bool(r[3])) for r in cur.fetchall()]
+
+    @staticmethod
+    def _wanted(table: Table) -> list[ColumnShape]:
+        return [
+            ColumnShape(c.name, pg_type(c.type), c.not_null or c.primary_key, c.primary_key)
+            for c in table.columns
+        ]
+
+    def _create(self, cur: Any, table: Table) -> None:
+        cols = [
+            f"{quote_ident(s.name)} {s.type}{' NOT NULL' if s.not_null else ''}"
+            for s in self._wanted(table)
+        ]
+        if table.primary_keys:
+            cols.append(f"PRIMARY KEY ({column_list(table.primary_keys)})")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {self._qualified(table.name)} ({', '.join(cols)})")
+
+    def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
+        self._run(lambda cur: self._migrate(cur, tables, force))
+
+    def _migrate(self, cur: Any, tables: Sequence[Table], force: bool) -> None:
+        plans: list[tuple[Table, list[ColumnShape], list[Change]]] = []
+        breaking: list[str] = []
+        for table in tables:
+            existing = self._existing(cur, table.name)
+            wanted = self._wanted(table)
+            changes = column_changes(wanted, existing) if existing else []
+            unsafe = [c for c in changes if not is_safe(c, wanted, existing)]
+            if unsafe and not force:
+                breaking.extend(c.describe(table.name) for c in unsafe)
+            plans.append((table, existing, changes))
+        if breaking:
+            raise MigrationError(
+                f"destination {self.ctx.name}: can't migrate tables automatically, migrate "
+                "manually or consider using 'migrate_mode: forced'. Non auto migratable "
+                "changes:\n  " + "\n  ".join(breaking)
+            )
+        for table, existing, changes in plans:
+            wanted = self._wanted(table)
+            if not existing:
+                self._create(cur, table)
+            elif any(not is_safe(c, wanted, existing) for c in changes):
+                cur.execute(f"DROP TABLE IF EXISTS {self._qualified(table.name)}")
+                self._create(cur, table)
+            else:
+                for c in changes:
+                    if c.kind is ChangeKind.ADD:
+                        shape = next(s for s in wanted if s.name == c.column)
+                        cur.execute(
+                            f"ALTER TABLE {self._qualified(table.name)} "
+                            f"ADD COLUMN IF NOT EXISTS {quote_ident(shape.name)} {shape.type}"
+                        )
+
+    # -- data ------------------------------------------------------------------------------
+
+    def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays(
+            [to_copy(c) for c in record.columns], names=record.schema.names
+        )
+
+    def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
+        if not records:
+            return
+        data = pa.Table.from_batches(records)
+        self._run(lambda cur: self._write(cur, table, data))
+
+    def _write(self, cur: Any, table: Table, data: pa.Table) -> None:
+        keys = table.primary_keys
+        if not keys:
+            cur.adbc_ingest(table.name, data, mode="append", db_schema_name=self.schema)
+            return
+        # Bulk-load into a staging table of the same column types, then one upsert; duplicate
+        # keys within the batch keep the last row (ON CONFLICT may touch a row only once).
+        staging = "syncline_staging"
+        cur.execute(
+            f"CREATE TEMP TABLE {quote_ident(staging)} "
+            f"(LIKE {self._qualified(table.name)} EXCLUDING ALL) ON COMMIT DROP"
+        )
+        cur.execute(f"ALTER TABLE {quote_ident(staging)} ADD COLUMN {quote_ident(_ROW)} bigint")
+        staged = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
+        cur.adbc_ingest(staging, staged, mode="append", temporary=True)
+        cols = column_list(data.column_names)
+        cur.execute(
+            f"INSERT INTO {self._qualified(table.name)} ({cols}) "
+            f"SELECT DISTINCT ON ({column_list(keys)}) {cols} FROM {quote_ident(staging)} "
+            f"ORDER BY {column_list(keys)}, {quote_ident(_ROW)} DESC "
+            + on_conflict_update(data.column_names, keys)
+        )
+
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+        when = sync_time.replace(tzinfo=None) if sync_time.tzinfo is None else sync_time
+        self._run(
+            lambda cur: cur.execute(
+                f"DELETE FROM {self._qualified(table.name)} "
+                f"WHERE {quote_ident(CQ_SOURCE_NAME)} = $1 AND {quote_ident(CQ_SYNC_TIME)} < $2",
+                (source_name, _naive_utc(when)),
+            )
+        )
+
+    def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
+        if not where:
+            raise WriteError(f"destination {self.ctx.name}: delete record without a condition")
+        missing = [k for k in where if table.column(k) is None]
+        if missing:
+            raise WriteError(f"table {table.name} has no column {missing[0]}")
+        cond = " AND ".join(f"{quote_ident(k)} = ${i}" for i, k in enumerate(where, start=1))
+        self._run(
+            lambda cur: cur.execute(
+                f"DELETE FROM {self._qualified(table.name)} WHERE {cond}", tuple(where.values())
+            )
+        )
+
+    def read(self, table: Table) -> Iterator[pa.RecordBatch]:
+        def fetch(cur: Any) -> pa.Table | None:
+            if not self._existing(cur, table.name):
+                return None
+            exprs = ", ".join(select_expr(quote_ident(c.name), c.type) for c in table.columns)
+            cur.execute(f"SELECT {exprs} FROM {self._qualified(table.name)}")
+            return cur.fetch_arrow_table()
+
+        data = self._run(fetch)
+        if data is None or data.num_rows == 0:
+            return
+        schema = to_arrow_schema(table)
+        arrays = [from_pg(data.column(i), f.type) for i, f in enumerate(schema)]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _naive_utc(t: datetime) -> datetime:
+    from datetime import UTC
+
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t

@@ -1,0 +1,165 @@
+"""Whole syncs into the real PostgreSQL server: write modes, state backend, retries, failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+from conftest import config, run_subprocess, source_doc
+
+pytestmark = pytest.mark.pg
+
+
+def pg_doc(url: str, extra: str = "", spec: str = "") -> str:
+    text = """\
+kind: destination
+spec:
+  name: postgresql
+  path: cloudquery/postgresql
+  registry: cloudquery
+  version: "v1.0.0"
+"""
+    if extra:
+        text += "".join(f"  {line}\n" for line in extra.splitlines())
+    text += f'  spec:\n    connection_string: "{url}"\n'
+    text += "".join(f"    {line}\n" for line in spec.splitlines())
+    return text
+
+
+def q(url: str, sql: str):
+    with psycopg.connect(url) as conn:
+        cur = conn.execute(sql)
+        return cur.fetchall() if cur.description else []
+
+
+def test_write_modes_relations_and_types(write, run_cli, pg_url):
+    src = source_doc(
+        destinations=("postgresql",),
+        tables='["test_some_table", "test_sub_table"]',
+        spec="num_rows: 10\nnum_sub_rows: 2",
+    )
+    write("a.yml", config(src, pg_doc(pg_url)))
+    r = run_cli("sync", "a.yml")
+    assert r.code == 0, r.err
+    assert q(
+        pg_url,
+        "select count(*) from test_sub_table s join test_some_table p on s._cq_parent_id = p._cq_id",
+    ) == [(20,)]
+    types = dict(
+        q(
+            pg_url,
+            "select column_name, data_type from information_schema.columns where table_name = 'test_some_table'",
+        )
+    )
+    assert (
+        types["uuid_col"] == "uuid"
+        and types["json_col"] == "jsonb"
+        and types["list_col"] == "ARRAY"
+    )
+    assert types["timestamp_col"] == "timestamp without time zone" and types["_cq_id"] == "uuid"
+    assert q(
+        pg_url,
+        "select json_col->>'client', list_col[2], uuid_col::text from test_some_table where id = 3",
+    ) == [("0", 4, "00000000-0000-8000-8000-000000000003")]
+
+    write("a.yml", config(src.replace("num_rows: 10", "num_rows: 4"), pg_doc(pg_url)))
+    assert run_cli("sync", "a.yml").code == 0
+    assert q(pg_url, "select count(*), max(id) from test_some_table") == [(4, 4)]
+    assert q(pg_url, "select count(*) from test_sub_table") == [(8,)]
+
+    write("a.yml", config(src, pg_doc(pg_url, extra="write_mode: overwrite")))
+    assert run_cli("sync", "a.yml").code == 0
+    assert run_cli("sync", "a.yml").code == 0
+    assert q(pg_url, "select count(*) from test_some_table") == [(10,)]
+
+
+def test_append_and_schema_option(write, run_cli, pg_url):
+    src = source_doc(destinations=("postgresql",), tables='["test_some_table"]', spec="num_rows: 5")
+    write("a.yml", config(src, pg_doc(pg_url, extra="write_mode: append", spec="schema: raw_data")))
+    assert run_cli("sync", "a.yml").code == 0
+    assert run_cli("sync", "a.yml").code == 0
+    assert q(pg_url, "select count(*), count(distinct id) from raw_data.test_some_table") == [
+        (10, 5)
+    ]
+
+
+def test_incremental_with_postgresql_state(write, run_cli, pg_url):
+    src = lambda n: source_doc(  # noqa: E731
+        destinations=("postgresql",),
+        tables='["test_incremental_table"]',
+        extra='backend_options:\n  table_name: cq_state_test\n  connection: "@@plugins.postgresql.connection"',
+        spec=f"num_events: {n}\nbatch_size: 250",
+    )
+    write("a.yml", config(src(1000), pg_doc(pg_url, spec="batch_size: 500")))
+    assert run_cli("sync", "a.yml").code == 0
+    assert q(pg_url, "select value from cq_state_test") == [("1000",)]
+    write("a.yml", config(src(1500), pg_doc(pg_url, spec="batch_size: 500")))
+    r = run_cli("sync", "a.yml")
+    assert r.code == 0 and "Resources: 500," in r.out
+    assert q(pg_url, "select count(*), count(distinct id) from test_incremental_table") == [
+        (1500, 1500)
+    ]
+
+
+def test_dropped_connections_are_retried(write, workdir, pg_url):
+    src = source_doc(
+        destinations=("postgresql",),
+        tables='["test_some_table"]',
+        spec="num_rows: 4000\nbatch_size: 100\nbatch_delay_ms: 30",
+    )
+    write("a.yml", config(src, pg_doc(pg_url, spec="batch_size: 100\nretry_delay: 0.1s")))
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def terminate_sessions() -> None:
+        time.sleep(0.8)
+        while not stop.is_set() and len(killed) < 3:
+            rows = q(
+                pg_url,
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and application_name <> 'psql'",
+            )
+            killed.extend(1 for (ok,) in rows if ok)
+            time.sleep(0.5)
+
+    t = threading.Thread(target=terminate_sessions)
+    t.start()
+    p = run_subprocess(["sync", "a.yml"], workdir)
+    stop.set()
+    t.join()
+    assert killed, "no session was terminated during the sync"
+    assert p.returncode == 0, p.stderr
+    assert "transient error" in p.stderr
+    assert q(pg_url, "select count(*), count(distinct id) from test_some_table") == [(4000, 4000)]
+
+
+def test_persistent_error_fails_the_sync(write, run_cli, pg_url):
+    src = source_doc(
+        destinations=("postgresql",), tables='["test_some_table"]', spec="num_rows: 50"
+    )
+    write("a.yml", config(src, pg_doc(pg_url)))
+    assert run_cli("sync", "a.yml").code == 0
+    q(pg_url, "alter table test_some_table add constraint small_ids check (id < 20) not valid")
+    r = run_cli("sync", "a.yml")
+    assert r.code == 1
+    assert 'violates check constraint "small_ids"' in r.err
+    assert q(pg_url, "select count(*) from test_some_table") == [
+        (50,)
+    ]  # nothing deleted or half-written
+
+
+def test_unreachable_server_fails_with_a_clear_error(write, run_cli):
+    src = source_doc(destinations=("postgresql",), tables='["test_some_table"]')
+    write(
+        "a.yml",
+        config(
+            src,
+            pg_doc(
+                "postgresql://nobody@127.0.0.1:1/none", spec="max_retries: 2\nretry_delay: 0.05s"
+            ),
+        ),
+    )
+    r = run_cli("sync", "a.yml")
+    assert r.code == 1
+    assert "destination postgresql:" in r.err and "127.0.0.1" in r.err
