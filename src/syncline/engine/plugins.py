@@ -73,4 +73,13 @@ def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
         spec = info.spec_model.model_validate(item.spec.spec)
     except ValidationError as e:
         raise validation_error(item.doc, e, ("spec", "spec")) from None
+    modes = getattr(info.factory, "write_modes", None)
+    if kind == "destination" and modes is not None and item.spec.write_mode not in modes:
+        supported = ", ".join(sorted(m.value for m in modes))
+        raise item.error(
+            f"write_mode {item.spec.write_mode.value} is not supported by {item.spec.path} "
+            f"(supported: {supported})",
+            "spec",
+            "write_mode",
+        )
     return ResolvedPlugin(kind, item, info, spec)

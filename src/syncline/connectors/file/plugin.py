@@ -1,0 +1,225 @@
+"""The file destination: Parquet, CSV or JSON lines files, append only.
+
+Each write becomes one new file, written under a temporary name, fsynced and renamed, so a
+file that exists is complete and a crash never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from pydantic import Field
+
+from syncline.config.models import WriteMode
+from syncline.plugin.contracts import BatchLimits, PluginContext
+from syncline.plugin.errors import WriteError
+from syncline.plugin.specs import BatchSpec
+from syncline.schema.arrow import to_arrow_schema
+from syncline.schema.table import Table
+from syncline.schema.types import JSONType, UUIDType
+from syncline.writers.values import text_to_uuid, uuid_to_text
+
+
+class FileFormat(StrEnum):
+    PARQUET = "parquet"
+    CSV = "csv"
+    JSON = "json"
+
+
+class FileSpec(BatchSpec):
+    directory: str = Field(description="Folder the files are written under.")
+    format: FileFormat = Field(FileFormat.PARQUET, description="parquet, csv or json (lines).")
+    path: str = Field(
+        "{{TABLE}}/{{UUID}}.{{FORMAT}}",
+        description="File path under directory; placeholders {{TABLE}}, {{UUID}}, {{FORMAT}}, "
+        "{{SYNC_ID}}, {{YEAR}}, {{MONTH}}, {{DAY}}, {{HOUR}}, {{MINUTE}}.",
+    )
+    batch_size: int = Field(100_000, ge=1, description="Rows per file.")
+    batch_size_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Arrow bytes per file.")
+
+
+def _safe_table_name(name: str) -> str:
+    if not name or "/" in name or "\\" in name or "\x00" in name or name in (".", ".."):
+        raise WriteError(f"table name {name!r} cannot be used in a file path")
+    return name
+
+
+class FileDestination:
+    write_modes = frozenset({WriteMode.APPEND})
+
+    def __init__(self, spec: FileSpec, ctx: PluginContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.limits: BatchLimits = spec.limits()
+        self.root = Path(spec.directory)
+        if "{{UUID}}" not in spec.path:
+            raise WriteError(
+                f"destination {ctx.name}: path must contain {{{{UUID}}}} so each batch "
+                "gets its own file"
+            )
+        if not ctx.no_connection:
+            self.root.mkdir(parents=True, exist_ok=True)
+
+    def test_connection(self) -> None:
+        probe = self.root / f".syncline-probe-{uuid.uuid4().hex}"
+        probe.write_text("ok")
+        probe.unlink()
+
+    def close(self) -> None:
+        return None
+
+    def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
+        for t in tables:
+            _safe_table_name(t.name)  # files carry their own schema; nothing to create
+
+    def _path(self, table: str) -> Path:
+        now = datetime.now(UTC)
+        values = {
+            "TABLE": _safe_table_name(table),
+            "UUID": str(uuid.uuid4()),
+            "FORMAT": self.spec.format.value,
+            "SYNC_ID": self.ctx.invocation_id or "sync",
+            "YEAR": f"{now.year:04d}",
+            "MONTH": f"{now.month:02d}",
+            "DAY": f"{now.day:02d}",
+            "HOUR": f"{now.hour:02d}",
+            "MINUTE": f"{now.minute:02d}",
+        }
+        rel = self.spec.path
+        for k, v in values.items():
+            rel = rel.replace("{{" + k + "}}", v)
+        path = (self.root / rel).resolve()
+        if self.root.resolve() not in path.parents:
+            raise WriteError(f"destination {self.ctx.name}: path {rel} leaves the directory")
+        return path
+
+    def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
+        if self.spec.format is FileFormat.PARQUET:
+            return record  # Parquet keeps Arrow types, extension types included
+        return pa.RecordBatch.from_arrays(
+            [_to_text_friendly(c) for c in record.columns], names=record.schema.names
+        )
+
+    def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
+        if not records:
+            return
+        data = pa.Table.from_batches(records)
+        path = self._path(table.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        if self.spec.format is FileFormat.PARQUET:
+            pq.write_table(data, tmp)
+        elif self.spec.format is FileFormat.CSV:
+            pacsv.write_csv(data, tmp)
+        else:
+            with tmp.open("w", encoding="utf-8") as f:
+                for row in data.to_pylist():
+                    f.write(json.dumps(row, default=_json_default) + "\n")
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+        raise WriteError(f"destination {self.ctx.name}: files are append only")
+
+    def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
+        raise WriteError(f"destination {self.ctx.name}: files are append only")
+
+    def read(self, table: Table) -> Iterator[pa.RecordBatch]:
+        """Every file of the table (Parquet keeps types; CSV and JSON are converted back)."""
+        folder = self.root / _safe_table_name(table.name)
+        if not folder.exists():
+            return
+        schema = to_arrow_schema(table)
+        for f in sorted(folder.rglob(f"*.{self.spec.format.value}")):
+            if self.spec.format is FileFormat.PARQUET:
+                data = pq.read_table(f)
+                data = data.select(schema.names)
+                yield from (
+                    pa.RecordBatch.from_arrays(b.columns, schema=schema) for b in data.to_batches()
+                )
+                continue
+            if self.spec.format is FileFormat.CSV:
+                text = pacsv.read_csv(
+                    f,
+                    convert_options=pacsv.ConvertOptions(
+                        column_types={n: pa.utf8() for n in schema.names}
+                    ),
+                )
+                rows = text.to_pylist()
+            else:
+                rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+            yield _rows_from_text(schema, rows)
+
+
+def _to_text_friendly(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if isinstance(arr.type, UUIDType):
+        return uuid_to_text(arr)
+    if isinstance(arr.type, JSONType):
+        return arr.storage.cast(pa.utf8())
+    if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
+        return pc.binary_join_element_wise(pa.scalar("base64:"), _b64(arr), pa.scalar(""))
+    if pa.types.is_nested(arr.type):
+        return pa.array(
+            [None if v is None else json.dumps(v, default=_json_default) for v in arr.to_pylist()],
+            pa.utf8(),
+        )
+    return arr
+
+
+def _b64(arr: pa.Array) -> pa.Array:
+    import base64
+
+    return pa.array(
+        [None if v is None else base64.b64encode(v).decode() for v in arr.to_pylist()], pa.utf8()
+    )
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    return str(v)
+
+
+def _rows_from_text(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    import base64
+
+    arrays = []
+    for f in schema:
+        values = [r.get(f.name) for r in rows]
+        values = [None if v == "" and not pa.types.is_string(f.type) else v for v in values]
+        if isinstance(f.type, UUIDType):
+            arrays.append(text_to_uuid(pa.array(values, pa.utf8())))
+        elif isinstance(f.type, JSONType):
+            storage = pa.array(values, pa.utf8()).cast(pa.binary())
+            arrays.append(pa.ExtensionArray.from_storage(f.type, storage))
+        elif pa.types.is_binary(f.type):
+            arrays.append(
+                pa.array(
+                    [None if v is None else base64.b64decode(v[len("base64:") :]) for v in values],
+                    f.type,
+                )
+            )
+        elif pa.types.is_nested(f.type):
+            arrays.append(pa.array([None if v is None else json.loads(v) for v in values], f.type))
+        else:
+            arrays.append(pa.array(values, pa.utf8()).cast(f.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
