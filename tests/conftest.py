@@ -131,7 +131,7 @@ def pg_server():
     """
     import os
 
-    from pgserver import find_bin_dir, start_server
+    from syncline.testing.postgres import find_bin_dir, start_server
 
     if find_bin_dir() is None:
         message = "PostgreSQL server binaries not found (apt-get install postgresql)"

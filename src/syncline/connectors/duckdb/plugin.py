@@ -170,7 +170,7 @@ class DuckDBDestination:
         with self._lock:
             db.execute("BEGIN TRANSACTION")
             try:
-                if keys:
+                if keys and _has_duplicate_keys(data, keys):
                     # Last row wins among duplicate keys: DuckDB refuses to upsert a row twice
                     # in one statement.
                     staged = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
@@ -179,6 +179,12 @@ class DuckDBDestination:
                         f"INSERT INTO {name} ({cols}) SELECT {cols} FROM syncline_staging "
                         f"QUALIFY row_number() OVER (PARTITION BY {column_list(keys)} "
                         f"ORDER BY {quote_ident(_ROW)} DESC) = 1 "
+                        + on_conflict_update(data.column_names, keys)
+                    )
+                elif keys:
+                    db.register("syncline_staging", data)
+                    db.execute(
+                        f"INSERT INTO {name} ({cols}) SELECT {cols} FROM syncline_staging "
                         + on_conflict_update(data.column_names, keys)
                     )
                 else:
@@ -226,3 +232,8 @@ class DuckDBDestination:
         schema = to_arrow_schema(table)
         arrays = [from_duckdb(data.column(i), f.type) for i, f in enumerate(schema)]
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _has_duplicate_keys(data: pa.Table, keys: list[str]) -> bool:
+    """Whether two rows share a primary key (checked in Arrow, without a round trip)."""
+    return bool(data.select(keys).group_by(keys).aggregate([]).num_rows < data.num_rows)

@@ -7,7 +7,6 @@ import uuid
 import pyarrow as pa
 
 from syncline.schema.types import JSON, UUID, JSONType, UUIDType
-from syncline.writers.values import uuid_to_text
 
 _SIMPLE = {
     pa.int8(): "TINYINT",
@@ -54,10 +53,11 @@ def to_duckdb(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     t = arr.type
+    # DuckDB reads Arrow's canonical uuid and json extension types natively.
     if isinstance(t, UUIDType):
-        return uuid_to_text(arr)
+        return pa.ExtensionArray.from_storage(pa.uuid(), arr.storage)
     if isinstance(t, JSONType):
-        return arr.storage.cast(pa.utf8())
+        return pa.ExtensionArray.from_storage(pa.json_(), arr.storage.cast(pa.utf8()))
     if pa.types.is_timestamp(t):
         return arr.cast(pa.timestamp("us"))
     if pa.types.is_fixed_size_binary(t):

@@ -35,7 +35,9 @@ class PostgreSQLSpec(BatchSpec):
         description="libpq URL (postgresql://user@host:port/db) or key/value string."
     )
     schema_name: str = Field("public", alias="schema", description="Schema of the tables.")
-    batch_size: int = Field(10_000, ge=1, description="Rows per write transaction.")
+    # Larger than CloudQuery's 10000: each COPY and commit has a fixed cost (measured in
+    # benchmarks/bench_postgresql.py).
+    batch_size: int = Field(100_000, ge=1, description="Rows per write transaction.")
     batch_size_bytes: int = Field(100_000_000, ge=1, description="Arrow bytes per transaction.")
     batch_timeout: Duration = Field(60.0, gt=0, description="Flush buffered rows after this long.")
     max_retries: int = Field(5, ge=1, description="Attempts for a transient failure.")

@@ -1,5 +1,6 @@
-"""A real PostgreSQL server for tests: initdb into a temporary folder, run on a loopback port
-as an unprivileged user, stop at the end. Binaries come from the Debian ``postgresql`` package."""
+"""A real PostgreSQL server for tests and benchmarks: initdb into a temporary folder, run on a
+loopback port as an unprivileged user, stop at the end. Binaries come from the Debian
+``postgresql`` package."""
 
 from __future__ import annotations
 
