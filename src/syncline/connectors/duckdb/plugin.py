@@ -15,12 +15,13 @@ from pydantic import Field
 from syncline.config.models import WriteMode
 from syncline.connectors.duckdb.types import duckdb_type, from_duckdb, to_duckdb
 from syncline.plugin.contracts import BatchLimits, PluginContext
-from syncline.plugin.errors import MigrationError, WriteError
+from syncline.plugin.errors import WriteError
 from syncline.plugin.specs import BatchSpec
 from syncline.schema.arrow import to_arrow_schema
-from syncline.schema.diff import Change, ChangeKind, ColumnShape, column_changes, is_safe
+from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
+from syncline.writers.migrate import Action, plan_migrations
 from syncline.writers.sql import column_list, on_conflict_update, quote_ident
 
 _ROW = "__syncline_row"
@@ -120,37 +121,18 @@ class DuckDBDestination:
         )
 
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
-        plans: list[tuple[Table, list[ColumnShape], list[Change]]] = []
-        breaking: list[str] = []
-        for table in tables:
-            existing = self._existing(table.name)
-            wanted = self._wanted(table)
-            changes = column_changes(wanted, existing) if existing else []
-            unsafe = [c for c in changes if not is_safe(c, wanted, existing)]
-            if unsafe and not force:
-                breaking.extend(c.describe(table.name) for c in unsafe)
-            plans.append((table, existing, changes))
-        if breaking:
-            raise MigrationError(
-                f"destination {self.ctx.name}: can't migrate tables automatically, migrate "
-                "manually or consider using 'migrate_mode: forced'. Non auto migratable "
-                "changes:\n  " + "\n  ".join(breaking)
-            )
-        for table, existing, changes in plans:
-            wanted = self._wanted(table)
-            if not existing:
-                self._create(table)
-            elif any(not is_safe(c, wanted, existing) for c in changes):
-                self._db().execute(f"DROP TABLE IF EXISTS {quote_ident(table.name)}")
-                self._create(table)
-            else:
-                for c in changes:
-                    if c.kind is ChangeKind.ADD:
-                        shape = next(s for s in wanted if s.name == c.column)
-                        self._db().execute(
-                            f"ALTER TABLE {quote_ident(table.name)} "
-                            f"ADD COLUMN {quote_ident(shape.name)} {shape.type}"
-                        )
+        plans = plan_migrations(
+            self.ctx.name, tables, self._wanted, lambda t: self._existing(t.name), force
+        )
+        db = self._db()
+        for plan in plans:
+            name = quote_ident(plan.table.name)
+            if plan.action is Action.RECREATE:
+                db.execute(f"DROP TABLE IF EXISTS {name}")
+            if plan.action in (Action.CREATE, Action.RECREATE):
+                self._create(plan.table)
+            for col in plan.add:
+                db.execute(f"ALTER TABLE {name} ADD COLUMN {quote_ident(col.name)} {col.type}")
 
     # -- data ------------------------------------------------------------------------------
 

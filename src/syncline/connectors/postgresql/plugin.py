@@ -18,9 +18,10 @@ from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
 from syncline.plugin.specs import BatchSpec, Duration
 from syncline.schema.arrow import to_arrow_schema
-from syncline.schema.diff import Change, ChangeKind, ColumnShape, column_changes, is_safe
+from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
+from syncline.writers.migrate import Action, plan_migrations
 from syncline.writers.retry import with_retries
 from syncline.writers.sql import column_list, on_conflict_update, quote_ident
 
@@ -159,37 +160,18 @@ class PostgreSQLDestination:
         self._run(lambda cur: self._migrate(cur, tables, force))
 
     def _migrate(self, cur: Any, tables: Sequence[Table], force: bool) -> None:
-        plans: list[tuple[Table, list[ColumnShape], list[Change]]] = []
-        breaking: list[str] = []
-        for table in tables:
-            existing = self._existing(cur, table.name)
-            wanted = self._wanted(table)
-            changes = column_changes(wanted, existing) if existing else []
-            unsafe = [c for c in changes if not is_safe(c, wanted, existing)]
-            if unsafe and not force:
-                breaking.extend(c.describe(table.name) for c in unsafe)
-            plans.append((table, existing, changes))
-        if breaking:
-            raise MigrationError(
-                f"destination {self.ctx.name}: can't migrate tables automatically, migrate "
-                "manually or consider using 'migrate_mode: forced'. Non auto migratable "
-                "changes:\n  " + "\n  ".join(breaking)
-            )
-        for table, existing, changes in plans:
-            wanted = self._wanted(table)
-            if not existing:
-                self._create(cur, table)
-            elif any(not is_safe(c, wanted, existing) for c in changes):
-                cur.execute(f"DROP TABLE IF EXISTS {self._qualified(table.name)}")
-                self._create(cur, table)
-            else:
-                for c in changes:
-                    if c.kind is ChangeKind.ADD:
-                        shape = next(s for s in wanted if s.name == c.column)
-                        cur.execute(
-                            f"ALTER TABLE {self._qualified(table.name)} "
-                            f"ADD COLUMN IF NOT EXISTS {quote_ident(shape.name)} {shape.type}"
-                        )
+        plans = plan_migrations(
+            self.ctx.name, tables, self._wanted, lambda t: self._existing(cur, t.name), force
+        )
+        for plan in plans:
+            name = self._qualified(plan.table.name)
+            if plan.action is Action.RECREATE:
+                cur.execute(f"DROP TABLE IF EXISTS {name}")
+            if plan.action in (Action.CREATE, Action.RECREATE):
+                self._create(cur, plan.table)
+            for col in plan.add:
+                column = f"{quote_ident(col.name)} {col.type}"
+                cur.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column}")
 
     # -- data ------------------------------------------------------------------------------
 
