@@ -37,3 +37,31 @@ def print_table(
         print(
             f"{name:<24} {r['seconds']:>8.2f} {rows / r['seconds']:>11,.0f} {r['peak_mb']:>8.0f} {ratio}"
         )
+
+
+def arrow_rows(rows: int, prepare):  # type: ignore[no-untyped-def]
+    """The rows syncline writes (internal columns included), prepared by ``prepare``."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from syncline.connectors.test_source.tables import some_table_batch
+    from syncline.schema.internal import random_uuids
+    from syncline.schema.types import UUID
+
+    now = datetime.now(UTC)
+    batches = []
+    for start in range(1, rows + 1, 100_000):
+        b = some_table_batch(0, start, min(start + 100_000, rows + 1))
+        n = b.num_rows
+        internal = {
+            "_cq_sync_time": pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), n),
+            "_cq_source_name": pa.repeat(pa.scalar("bench", pa.utf8()), n),
+            "_cq_id": random_uuids(n),
+            "_cq_parent_id": pa.nulls(n, UUID),
+        }
+        full = pa.RecordBatch.from_arrays(
+            [*internal.values(), *b.columns], names=[*internal, *b.schema.names]
+        )
+        batches.append(prepare(full))
+    return pa.Table.from_batches(batches)

@@ -20,37 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import child_report, print_table, run_child
+from _harness import arrow_rows, child_report, print_table, run_child
 
 TABLE = "test_some_table"
-
-
-def _arrow_rows(rows: int, prepare):  # type: ignore[no-untyped-def]
-    """The rows syncline writes (internal columns included), prepared by ``prepare``."""
-    from datetime import UTC, datetime
-
-    import pyarrow as pa
-
-    from syncline.connectors.test_source.tables import some_table_batch
-    from syncline.schema.internal import random_uuids
-    from syncline.schema.types import UUID
-
-    now = datetime.now(UTC)
-    batches = []
-    for start in range(1, rows + 1, 100_000):
-        b = some_table_batch(0, start, min(start + 100_000, rows + 1))
-        n = b.num_rows
-        internal = {
-            "_cq_sync_time": pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), n),
-            "_cq_source_name": pa.repeat(pa.scalar("bench", pa.utf8()), n),
-            "_cq_id": random_uuids(n),
-            "_cq_parent_id": pa.nulls(n, UUID),
-        }
-        full = pa.RecordBatch.from_arrays(
-            [*internal.values(), *b.columns], names=[*internal, *b.schema.names]
-        )
-        batches.append(prepare(full))
-    return pa.Table.from_batches(batches)
 
 
 def _config(dest: str, write_mode: str, rows: int) -> str:
@@ -114,7 +86,7 @@ def _pg_prepare():  # type: ignore[no-untyped-def]
 def raw_append(url: str, rows: int) -> float:
     import adbc_driver_postgresql.dbapi as adbc
 
-    data = _arrow_rows(rows, _pg_prepare())
+    data = arrow_rows(rows, _pg_prepare())
     _create_pg_table(url, "append")
     start = time.perf_counter()
     with adbc.connect(url) as conn, conn.cursor() as cur:
@@ -126,7 +98,7 @@ def raw_append(url: str, rows: int) -> float:
 def raw_overwrite(url: str, rows: int) -> float:
     import adbc_driver_postgresql.dbapi as adbc
 
-    data = _arrow_rows(rows, _pg_prepare())
+    data = arrow_rows(rows, _pg_prepare())
     cols = ", ".join(f'"{c}"' for c in data.column_names)
     sets = ", ".join(
         f'"{c}" = excluded."{c}"' for c in data.column_names if c not in ("client_id", "id")
@@ -149,7 +121,7 @@ def duck_raw(path: str, rows: int) -> float:
 
     from syncline.connectors.duckdb.types import to_duckdb
 
-    data = _arrow_rows(
+    data = arrow_rows(
         rows,
         lambda r: pa.RecordBatch.from_arrays(
             [to_duckdb(c) for c in r.columns], names=r.schema.names

@@ -20,36 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _harness import arrow_rows
+
 TABLE = "test_some_table"
 
 
 def _rows_table(rows: int):  # type: ignore[no-untyped-def]
-    """The exact rows syncline writes (internal columns included), in SQLite storage types."""
-    from datetime import UTC, datetime
-
-    import pyarrow as pa
-
     from syncline.connectors.sqlite.types import record_to_storage
-    from syncline.connectors.test_source.tables import some_table_batch
-    from syncline.schema.internal import random_uuids
-    from syncline.schema.types import UUID
 
-    now = datetime.now(UTC)
-    batches = []
-    for start in range(1, rows + 1, 100_000):
-        b = some_table_batch(0, start, min(start + 100_000, rows + 1))
-        n = b.num_rows
-        internal = {
-            "_cq_sync_time": pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), n),
-            "_cq_source_name": pa.repeat(pa.scalar("bench", pa.utf8()), n),
-            "_cq_id": random_uuids(n),
-            "_cq_parent_id": pa.nulls(n, UUID),
-        }
-        full = pa.RecordBatch.from_arrays(
-            [*internal.values(), *b.columns], names=[*internal, *b.schema.names]
-        )
-        batches.append(record_to_storage(full))
-    return pa.Table.from_batches(batches)
+    return arrow_rows(rows, record_to_storage)
 
 
 def _create(path: str, data) -> None:  # type: ignore[no-untyped-def]
