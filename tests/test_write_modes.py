@@ -139,3 +139,23 @@ def test_values_of_every_type_are_stored(write, run_cli, workdir):
         "[2,3]",
         "test",
     )
+
+
+def test_deterministic_cq_id_with_cq_id_only_keys(write, run_cli, workdir):
+    cfg = config(
+        source_doc(
+            tables='["test_some_table"]', extra="deterministic_cq_id: true", spec="num_rows: 6"
+        ),
+        sqlite_doc(extra="pk_mode: cq-id-only"),
+    )
+    write("a.yml", cfg)
+    assert run_cli("sync", "a.yml").code == 0
+    db = workdir / "db.sqlite"
+    first = dict(query(db, "select id, _cq_id from test_some_table"))
+    pk_columns = [r[1] for r in query(db, "pragma table_info(test_some_table)") if r[5] > 0]
+    assert pk_columns == ["_cq_id"]
+    assert run_cli("sync", "a.yml").code == 0
+    # the same key values give the same _cq_id, so the second sync updated the same rows
+    assert dict(query(db, "select id, _cq_id from test_some_table")) == first
+    assert scalar(db, "select count(*) from test_some_table") == 6
+    assert len(set(first.values())) == 6
