@@ -121,3 +121,27 @@ def test_log_file_text_and_json(write, workdir):
     assert all(r["invocation_id"] == records[0]["invocation_id"] for r in records)
     # not a terminal: progress is plain lines, no terminal control codes
     assert "\x1b[" not in p.stdout + p.stderr
+
+
+def test_send_sync_summary_writes_a_row(write, run_cli, workdir):
+    write(
+        "a.yml",
+        config(
+            source_doc(tables='["test_some_table"]', spec="num_rows: 3"),
+            sqlite_doc(extra="send_sync_summary: true"),
+        ),
+    )
+    assert run_cli("sync", "a.yml", "--invocation-id", "s1").code == 0
+    assert run_cli("sync", "a.yml", "--invocation-id", "s2").code == 0
+    db = workdir / "db.sqlite"
+    rows = query(
+        db,
+        "select sync_id, resources, source_name, destination_name, source_tables, "
+        "resources_per_table, _cq_source_name from cloudquery_sync_summaries order by sync_id",
+    )
+    assert rows == [
+        ("s1", 3, "test", "sqlite", '["test_some_table"]', '{"test_some_table": 3}', "test"),
+        ("s2", 3, "test", "sqlite", '["test_some_table"]', '{"test_some_table": 3}', "test"),
+    ]
+    # the summary table is not subject to delete-stale: both rows stay
+    assert scalar(db, "select count(*) from test_some_table") == 3

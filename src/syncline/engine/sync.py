@@ -19,6 +19,7 @@ from syncline.engine.ledger import CheckpointLedger
 from syncline.engine.plugins import Plugins, ResolvedPlugin
 from syncline.engine.pump import TIMEOUT, Pump
 from syncline.engine.summary import SourceResult
+from syncline.engine.summary_table import SUMMARY, summary_record
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
 from syncline.messages import (
     Checkpoint,
@@ -161,13 +162,13 @@ class _SourceRun:
     # -- lifecycle -------------------------------------------------------------------------
 
     def run(self) -> None:
-        started = time.monotonic()
+        self.started = time.monotonic()
         try:
             self._open()
             self._stream()
             self._finish()
         finally:
-            self.result.duration_s = time.monotonic() - started
+            self.result.duration_s = time.monotonic() - self.started
             self._close()
 
     def _open(self) -> None:
@@ -242,6 +243,23 @@ class _SourceRun:
             self.ledger.durable(name, w.durable_seq)
         self._commit_ready()
         self._delete_stale()
+        self._send_summaries()
+
+    def _send_summaries(self) -> None:
+        """A summary row for destinations with send_sync_summary (after delete-stale)."""
+        self.result.duration_s = time.monotonic() - self.started
+        by_name = {s["destination_name"]: s for s in self.result.summaries()}
+        for name, w in self.writers.items():
+            dspec: DestinationSpec = self.dests[name].configured.spec
+            if not dspec.send_sync_summary:
+                continue
+            out = self.transforms[name].table(SUMMARY)
+            if not self.settings.no_migrate:
+                w.migrate([out], dspec.migrate_mode is MigrateMode.FORCED)
+            record = summary_record(by_name[name])
+            seq = self.ledger.next_seq()
+            w.insert(out, self.transforms[name].record(out, to_arrow_schema(out), record), seq)
+            w.flush()
 
     # -- messages --------------------------------------------------------------------------
 
