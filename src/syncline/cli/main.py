@@ -14,6 +14,7 @@ from rich.console import Console
 from syncline import __version__
 from syncline.cli import commands
 from syncline.cli.logs import setup_logging
+from syncline.cli.serve import find_any, serve, serve_arguments
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.plugin.errors import SynclineError
 
@@ -77,11 +78,26 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("paths", nargs="+", metavar="PATH")
     reset.add_argument("--table", action="append", default=[], help="only cursors of this table")
     reset.add_argument("--source", action="append", default=[], help="only this source")
+    plugin = sub.add_parser("plugin", help="Serve a built-in plugin over gRPC.", parents=[common])
+    plugin_sub = plugin.add_subparsers(dest="plugin_command", required=True, metavar="ACTION")
+    serve = plugin_sub.add_parser(
+        "serve",
+        help="Serve a built-in source or destination over CloudQuery plugin protocol v3.",
+        conflict_handler="resolve",
+    )
+    serve.add_argument("name", help="plugin name, e.g. test, sqlite, cloudquery/postgresql")
+    serve_arguments(serve)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "plugin":
+        try:
+            return serve(find_any(args.name), args)
+        except SynclineError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            return 1
     invocation_id = args.invocation_id or str(uuid.uuid4())
     level = (
         "debug"

@@ -1,0 +1,40 @@
+"""Channels and servers on unix sockets or TCP, with the protocol's message size limit."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+
+MAX_MESSAGE = 100 * 1024 * 1024
+OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE),
+    ("grpc.max_send_message_length", MAX_MESSAGE),
+]
+
+
+def target(address: str) -> str:
+    """``unix:///path``, ``unix:/path``, ``/path`` (a socket) or ``host:port``."""
+    if address.startswith("unix:"):
+        return address
+    if address.startswith("/"):
+        return f"unix://{address}"
+    return address
+
+
+def open_channel(address: str) -> grpc.Channel:
+    return grpc.insecure_channel(target(address), options=OPTIONS)
+
+
+def new_server(workers: int = 16) -> grpc.Server:
+    return grpc.server(ThreadPoolExecutor(max_workers=workers), options=OPTIONS)
+
+
+def bind(server: grpc.Server, network: str, address: str) -> str:
+    """Bind and return the address clients should dial."""
+    if network == "unix":
+        server.add_insecure_port(f"unix://{address}")
+        return f"unix://{address}"
+    port = server.add_insecure_port(address)
+    host = address.rsplit(":", 1)[0] or "127.0.0.1"
+    return f"{host}:{port}"
