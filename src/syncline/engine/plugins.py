@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from syncline.config.errors import ConfigError, ConfigErrors
+from syncline.config.models import Registry
 from syncline.config.reader import Config, Configured, validation_error
+from syncline.grpc.client import external_plugin_info
 from syncline.plugin.contracts import PluginContext, PluginInfo, PluginKind
 from syncline.plugin.errors import PluginInitError, PluginNotFoundError, SynclineError
 from syncline.plugin.registry import find_plugin
@@ -65,8 +68,14 @@ def resolve_plugins(config: Config) -> Plugins:
 
 
 def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
+    registry: Registry = item.spec.registry
+    if registry in (Registry.LOCAL, Registry.GRPC):
+        if registry is Registry.LOCAL and not os.access(item.spec.path, os.X_OK):
+            raise item.error(f"{item.spec.path} is not an executable file", "spec", "path")
+        info = external_plugin_info(kind, registry, item.spec.path)
+        return ResolvedPlugin(kind, item, info, info.spec_model.model_validate(item.spec.spec))
     try:
-        info = find_plugin(kind, item.spec.path, item.spec.registry)
+        info = find_plugin(kind, item.spec.path, registry)
     except PluginNotFoundError as e:
         raise item.error(str(e), "spec", "path") from None
     try:

@@ -4,6 +4,7 @@ after the rows before them are durable everywhere."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -157,6 +158,8 @@ class _SourceRun:
         self.done_ok: dict[str, bool] = {}
         self.ledger = CheckpointLedger(self.dests)
         self.state: StateClient | None = None
+        self.held_state: dict[str, str] = {}
+        self._held_lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -203,6 +206,29 @@ class _SourceRun:
         source = self.plugins.sources[self.spec.name].create(self.settings.invocation_id)
         self._closers.append(source.close)
         self.source = source
+        if getattr(source, "wants_state_service", False) and self.state is not None:
+            self._serve_state(source)
+
+    def _serve_state(self, source: Any) -> None:
+        """Give an external source a gRPC state backend that the engine controls.
+
+        Cursors sent in the sync stream (checkpoints) are ordered after their rows like any
+        other. Cursors written to this backend arrive on another connection, so nothing
+        orders them after the rows sent before them: they are held until every row of the
+        sync is durable, then committed.
+        """
+        from syncline.grpc.state_proxy import StateProxy
+
+        state = self.state
+        assert state is not None and self.spec.backend_options is not None
+        proxy = StateProxy(read=state.items, on_write=self._hold_state)
+        self._closers.append(proxy.stop)
+        source.state_proxy = proxy
+        source.backend_table = self.spec.backend_options.table_name
+
+    def _hold_state(self, values: dict[str, str]) -> None:
+        with self._held_lock:
+            self.held_state.update(values)
 
     def _close(self) -> None:
         for close in reversed(self._closers):
@@ -242,6 +268,11 @@ class _SourceRun:
             w.flush()
             self.ledger.durable(name, w.durable_seq)
         self._commit_ready()
+        with self._held_lock:
+            held, self.held_state = self.held_state, {}
+        if held and self.state is not None:
+            self.state.commit(held)  # every row of this sync is durable by now
+            self.result.checkpoints_committed += 1
         self._delete_stale()
         self._send_summaries()
 

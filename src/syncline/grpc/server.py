@@ -21,7 +21,7 @@ from syncline.messages import Checkpoint, DeleteRecord, Insert, MigrateTable, Sy
 from syncline.plugin.contracts import NoState, PluginContext, PluginInfo, SyncOptions
 from syncline.schema.arrow import from_arrow_schema
 from syncline.schema.selection import select_tables
-from syncline.schema.table import Table, flatten
+from syncline.schema.table import Column, Table, flatten
 from syncline.writers.batch import BatchWriter
 
 log = logging.getLogger("syncline.grpc.server")
@@ -186,17 +186,25 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
                     seq += 1
                     writer.insert(table, record, seq)
                 elif kind == "delete":
-                    name = req.delete.table_name or table_from_bytes(req.delete.table).name
-                    sync_time = req.delete.sync_time.ToDatetime(tzinfo=UTC)
-                    writer.delete_stale(tables[name], req.delete.source_name, sync_time)
+                    # Deletes may come on a stream of their own, without the migration.
+                    d = req.delete
+                    table = table_from_bytes(d.table) if d.table else Table(d.table_name, ())
+                    table = tables.get(d.table_name or table.name, table)
+                    sync_time = d.sync_time.ToDatetime(tzinfo=UTC)
+                    writer.delete_stale(table, d.source_name, sync_time)
                 elif kind == "delete_record":
-                    table = tables[req.delete_record.table_name]
                     for group in req.delete_record.where_clause:
+                        values = [record_from_bytes(p.record) for p in group.predicates]
                         where = {
-                            p.column: record_from_bytes(p.record).column(0)[0].as_py()
-                            for p in group.predicates
+                            p.column: v.column(0)[0].as_py()
+                            for p, v in zip(group.predicates, values, strict=True)
                         }
-                        writer.delete_record(table, where)
+                        columns = tuple(
+                            Column(p.column, v.schema.field(0).type)
+                            for p, v in zip(group.predicates, values, strict=True)
+                        )
+                        name = req.delete_record.table_name
+                        writer.delete_record(tables.get(name, Table(name, columns)), where)
             writer.flush()
         except Exception as e:
             log.exception("write failed")

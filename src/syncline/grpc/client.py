@@ -1,0 +1,287 @@
+"""Drive an external plugin (``registry: grpc`` or ``local``) as if it were built in."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import grpc
+import pyarrow as pa
+from cloudquery.discovery_v1 import discovery_pb2, discovery_pb2_grpc
+from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
+from pydantic import BaseModel, ConfigDict
+
+from syncline.config.models import Registry, WriteMode
+from syncline.grpc.ipc import record_bytes, record_from_bytes, table_bytes, table_from_bytes
+from syncline.grpc.process import PluginProcess
+from syncline.grpc.state_proxy import StateProxy
+from syncline.grpc.transport import open_channel
+from syncline.messages import Checkpoint, DeleteRecord, Insert, MigrateTable, SyncError, SyncMessage
+from syncline.plugin.contracts import (
+    BatchLimits,
+    PluginContext,
+    PluginInfo,
+    PluginKind,
+    SyncOptions,
+)
+from syncline.plugin.errors import PluginInitError, SynclineError, WriteError
+from syncline.schema.table import Table
+
+PROTOCOL = 3
+
+
+class ExternalSpec(BaseModel):
+    """An external plugin validates its own spec; anything is passed through as JSON."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _details(e: grpc.RpcError) -> str:
+    details = e.details() if hasattr(e, "details") else None
+    return str(details or e)
+
+
+class _External:
+    def __init__(
+        self,
+        kind: PluginKind,
+        registry: Registry,
+        path: str,
+        spec: ExternalSpec,
+        ctx: PluginContext,
+    ) -> None:
+        self.kind, self.name, self.ctx = kind, ctx.name, ctx
+        self.spec_json = json.dumps(spec.model_dump()).encode()
+        self.process: PluginProcess | None = None
+        address = path
+        if registry is Registry.LOCAL:
+            self.process = PluginProcess(kind, ctx.name, path)
+            self.process.wait_ready()
+            address = self.process.address
+        try:
+            self.channel = open_channel(address)
+            try:
+                grpc.channel_ready_future(self.channel).result(timeout=30)
+            except grpc.FutureTimeoutError:
+                raise PluginInitError(
+                    f"{kind} plugin {self.name}: cannot connect to {address}"
+                ) from None
+            self.stub = plugin_pb2_grpc.PluginStub(self.channel)
+            self._check_protocol()
+            try:
+                self.stub.Init(
+                    plugin_pb2.Init.Request(
+                        spec=self.spec_json,
+                        no_connection=ctx.no_connection,
+                        invocation_id=ctx.invocation_id,
+                    )
+                )
+            except grpc.RpcError as e:
+                raise PluginInitError(f"failed to init {kind} {self.name}: {self._why(e)}") from e
+        except BaseException:
+            if self.process is not None:
+                self.process.stop()
+            raise
+
+    def _why(self, e: grpc.RpcError) -> str:
+        text = _details(e)
+        if self.process is not None and not self.process.alive():
+            code = self.process.proc.returncode
+            text += f" (plugin exited with code {code}){self.process.last_lines()}"
+        return text
+
+    def _check_protocol(self) -> None:
+        try:
+            versions = list(
+                discovery_pb2_grpc.DiscoveryStub(self.channel)
+                .GetVersions(discovery_pb2.GetVersions.Request())
+                .versions
+            )
+        except grpc.RpcError as e:
+            raise PluginInitError(
+                f"{self.kind} plugin {self.name}: discovery failed: {_details(e)}"
+            ) from e
+        if PROTOCOL not in versions:
+            raise PluginInitError(
+                f"{self.kind} plugin {self.name} speaks CloudQuery protocol versions {versions}; "
+                f"syncline needs version {PROTOCOL}"
+            )
+
+    def spec_schema(self) -> str:
+        return str(self.stub.GetSpecSchema(plugin_pb2.GetSpecSchema.Request()).json_schema)
+
+    def test_connection(self) -> None:
+        resp = self.stub.TestConnection(plugin_pb2.TestConnection.Request(spec=self.spec_json))
+        if not resp.success:
+            raise SynclineError(f"{resp.failure_code}: {resp.failure_description}")
+
+    def close(self) -> None:
+        try:
+            self.stub.Close(plugin_pb2.Close.Request(), timeout=30)
+        except grpc.RpcError:
+            pass
+        finally:
+            self.channel.close()
+            if self.process is not None:
+                self.process.stop()
+
+
+def _tree(flat: list[Table]) -> list[Table]:
+    """Rebuild relations from the parent names in each table's metadata."""
+    from dataclasses import replace
+
+    children: dict[str, list[Table]] = {}
+    for t in flat:
+        if t.parent:
+            children.setdefault(t.parent, []).append(t)
+
+    def build(t: Table) -> Table:
+        return replace(t, relations=tuple(build(c) for c in children.get(t.name, [])))
+
+    names = {t.name for t in flat}
+    return [build(t) for t in flat if not t.parent or t.parent not in names]
+
+
+class ExternalSource(_External):
+    # The engine serves cursors to this source over gRPC (see grpc.state_proxy).
+    wants_state_service = True
+
+    def __init__(
+        self, registry: Registry, path: str, spec: ExternalSpec, ctx: PluginContext
+    ) -> None:
+        super().__init__("source", registry, path, spec, ctx)
+        self.state_proxy: StateProxy | None = None
+        self.backend_table = ""
+
+    def tables(self) -> list[Table]:
+        resp = self.stub.GetTables(plugin_pb2.GetTables.Request(tables=["*"]))
+        return _tree([table_from_bytes(b) for b in resp.tables])
+
+    def sync(self, options: SyncOptions, state: Any) -> Iterator[SyncMessage]:
+        request = plugin_pb2.Sync.Request(
+            tables=options.tables,
+            skip_tables=options.skip_tables,
+            skip_dependent_tables=options.skip_dependent_tables,
+            deterministic_cq_id=options.deterministic_cq_id,
+            withErrorMessages=True,
+            supports_checkpoints=True,
+        )
+        if options.shard is not None:
+            request.shard.num, request.shard.total = options.shard
+        if self.state_proxy is not None:
+            request.backend.table_name = self.backend_table
+            request.backend.connection = self.state_proxy.address
+        try:
+            for resp in self.stub.Sync(request):
+                kind = resp.WhichOneof("message")
+                if kind == "migrate_table":
+                    yield MigrateTable(table_from_bytes(resp.migrate_table.table))
+                elif kind == "insert":
+                    record = record_from_bytes(resp.insert.record)
+                    name = (record.schema.metadata or {}).get(b"cq:table_name", b"").decode()
+                    yield Insert(name, record)
+                elif kind == "error":
+                    yield SyncError(resp.error.table_name, resp.error.error)
+                elif kind == "checkpoint":
+                    for row in record_from_bytes(resp.checkpoint.record).to_pylist():
+                        yield Checkpoint(str(row["key"]), str(row["value"]))
+                elif kind == "delete_record":
+                    for group in resp.delete_record.where_clause:
+                        where = {
+                            p.column: record_from_bytes(p.record).column(0)[0].as_py()
+                            for p in group.predicates
+                        }
+                        yield DeleteRecord(resp.delete_record.table_name, where)
+        except grpc.RpcError as e:
+            raise SynclineError(f"source {self.name}: sync failed: {self._why(e)}") from e
+
+
+class ExternalDestination(_External):
+    write_modes = frozenset(WriteMode)
+
+    def __init__(
+        self, registry: Registry, path: str, spec: ExternalSpec, ctx: PluginContext
+    ) -> None:
+        super().__init__("destination", registry, path, spec, ctx)
+        self.limits = BatchLimits()
+        self._lock = threading.Lock()
+
+    def _write(self, requests: list[Any], what: str) -> None:
+        """One Write stream; it returns once the plugin has committed everything in it."""
+        try:
+            with self._lock:
+                self.stub.Write(iter(requests))
+        except grpc.RpcError as e:
+            raise WriteError(f"destination {self.name}: {what} failed: {self._why(e)}") from e
+
+    def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
+        self._write(
+            [
+                plugin_pb2.Write.Request(
+                    migrate_table=plugin_pb2.Write.MessageMigrateTable(
+                        table=table_bytes(t), migrate_force=force
+                    )
+                )
+                for t in tables
+            ],
+            "migrate",
+        )
+
+    def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
+        return record
+
+    def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
+        self._write(
+            [
+                plugin_pb2.Write.Request(
+                    insert=plugin_pb2.Write.MessageInsert(record=record_bytes(r))
+                )
+                for r in records
+            ],
+            "insert",
+        )
+
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+        msg = plugin_pb2.Write.MessageDeleteStale(
+            source_name=source_name, table_name=table.name, table=table_bytes(table)
+        )
+        msg.sync_time.FromDatetime(sync_time)
+        self._write([plugin_pb2.Write.Request(delete=msg)], "delete stale")
+
+    def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
+        predicates = []
+        for column, value in where.items():
+            col = table.column(column)
+            arr = pa.array([value], col.type if col is not None else None)
+            predicates.append(
+                plugin_pb2.Predicate(
+                    operator=plugin_pb2.Predicate.EQ,
+                    column=column,
+                    record=record_bytes(pa.record_batch({column: arr})),
+                )
+            )
+        msg = plugin_pb2.Write.MessageDeleteRecord(
+            table_name=table.name,
+            where_clause=[plugin_pb2.PredicatesGroup(predicates=predicates)],
+        )
+        self._write([plugin_pb2.Write.Request(delete_record=msg)], "delete record")
+
+    def read(self, table: Table) -> Iterator[pa.RecordBatch]:
+        try:
+            for resp in self.stub.Read(plugin_pb2.Read.Request(table=table_bytes(table))):
+                yield record_from_bytes(resp.record)
+        except grpc.RpcError as e:
+            raise SynclineError(f"destination {self.name}: read failed: {self._why(e)}") from e
+
+
+def external_plugin_info(kind: PluginKind, registry: Registry, path: str) -> PluginInfo:
+    cls = ExternalSource if kind == "source" else ExternalDestination
+
+    def factory(spec: ExternalSpec, ctx: PluginContext) -> Any:
+        return cls(registry, path, spec, ctx)
+
+    factory.write_modes = frozenset(WriteMode)  # type: ignore[attr-defined]
+    return PluginInfo(kind=kind, path=path, spec_model=ExternalSpec, factory=factory)

@@ -1,0 +1,131 @@
+"""Start a ``registry: local`` plugin as CloudQuery does, relay its JSON logs, stop it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import grpc
+
+from syncline.grpc.transport import open_channel
+from syncline.plugin.errors import PluginInitError
+
+_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "fatal": logging.CRITICAL,
+    "panic": logging.CRITICAL,
+}
+
+
+class PluginProcess:
+    def __init__(self, kind: str, name: str, path: str, log_level: str = "info") -> None:
+        self.kind, self.name, self.path = kind, name, path
+        self.log = logging.getLogger(f"syncline.plugin.{name}")
+        self.errors = 0
+        self.warnings = 0
+        self._tail: deque[str] = deque(maxlen=20)
+        self._dir = tempfile.mkdtemp(prefix="syncline-plugin-")
+        self.socket = str(Path(self._dir) / "plugin.sock")
+        cmd = [
+            path, "serve", "--network", "unix", "--address", self.socket,
+            "--log-format", "json", "--log-level", log_level, "--no-sentry",
+        ]  # fmt: skip
+        try:
+            self.proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+            )
+        except OSError as e:
+            raise PluginInitError(f"{kind} plugin {name}: cannot start {path}: {e.strerror}") from e
+        self._relays = [
+            threading.Thread(target=self._relay, args=(stream,), daemon=True)
+            for stream in (self.proc.stdout, self.proc.stderr)
+        ]
+        for t in self._relays:
+            t.start()
+
+    @property
+    def address(self) -> str:
+        return f"unix://{self.socket}"
+
+    def _relay(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            self._tail.append(line)
+            try:
+                entry = json.loads(line)
+                level = _LEVELS.get(str(entry.get("level", "info")).lower(), logging.INFO)
+                message = entry.get("message") or entry.get("msg") or line
+                extra = {
+                    k: v for k, v in entry.items() if k not in ("level", "message", "msg", "time")
+                }
+                text = f"{message} {json.dumps(extra)}" if extra else str(message)
+            except (ValueError, AttributeError):
+                level, text = logging.INFO, line
+            if level >= logging.ERROR:
+                self.errors += 1
+            elif level >= logging.WARNING:
+                self.warnings += 1
+            self.log.log(level, "%s plugin %s: %s", self.kind, self.name, text)
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            code = self.proc.poll()
+            if code is not None:
+                for t in self._relays:
+                    t.join(timeout=2)
+                raise PluginInitError(
+                    f"{self.kind} plugin {self.name} exited with code {code} before serving"
+                    + self.last_lines()
+                )
+            if os.path.exists(self.socket):
+                channel = open_channel(self.address)
+                try:
+                    grpc.channel_ready_future(channel).result(timeout=1)
+                    return
+                except grpc.FutureTimeoutError:
+                    pass
+                finally:
+                    channel.close()
+            time.sleep(0.05)
+        self.stop()
+        raise PluginInitError(
+            f"{self.kind} plugin {self.name} did not start serving within {timeout_s:.0f}s"
+            + self.last_lines()
+        )
+
+    def last_lines(self) -> str:
+        return (": " + " | ".join(self._tail)) if self._tail else ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for t in self._relays:
+            t.join(timeout=2)
+        with contextlib.suppress(OSError):
+            os.unlink(self.socket)
+        with contextlib.suppress(OSError):
+            os.rmdir(self._dir)
