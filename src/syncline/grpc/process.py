@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import subprocess
 import tempfile
 import threading
@@ -37,18 +38,25 @@ class PluginProcess:
         self.errors = 0
         self.warnings = 0
         self._tail: deque[str] = deque(maxlen=20)
+        self.log_level = log_level
         self._dir = tempfile.mkdtemp(prefix="syncline-plugin-")
         self.socket = str(Path(self._dir) / "plugin.sock")
+        self.address = f"unix://{self.socket}"
+        self._spawn("unix", self.socket)
+
+    def _spawn(self, network: str, address: str) -> None:
         cmd = [
-            path, "serve", "--network", "unix", "--address", self.socket,
-            "--log-format", "json", "--log-level", log_level, "--no-sentry",
+            self.path, "serve", "--network", network, "--address", address,
+            "--log-format", "json", "--log-level", self.log_level, "--no-sentry",
         ]  # fmt: skip
         try:
             self.proc = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
             )
         except OSError as e:
-            raise PluginInitError(f"{kind} plugin {name}: cannot start {path}: {e.strerror}") from e
+            raise PluginInitError(
+                f"{self.kind} plugin {self.name}: cannot start {self.path}: {e.strerror}"
+            ) from e
         self._relays = [
             threading.Thread(target=self._relay, args=(stream,), daemon=True)
             for stream in (self.proc.stdout, self.proc.stderr)
@@ -56,9 +64,23 @@ class PluginProcess:
         for t in self._relays:
             t.start()
 
-    @property
-    def address(self) -> str:
-        return f"unix://{self.socket}"
+    def _retry_on_tcp(self) -> bool:
+        """Some plugins (e.g. ones built on the Python SDK) cannot bind unix sockets."""
+        if self.address.startswith("unix://") and "bind" in self.last_lines().lower():
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            self.log.warning(
+                "%s plugin %s could not serve on a unix socket; starting it on TCP port %d",
+                self.kind,
+                self.name,
+                port,
+            )
+            self._tail.clear()
+            self.address = f"127.0.0.1:{port}"
+            self._spawn("tcp", self.address)
+            return True
+        return False
 
     def _relay(self, stream: object) -> None:
         for line in stream:  # type: ignore[attr-defined]
@@ -89,11 +111,13 @@ class PluginProcess:
             if code is not None:
                 for t in self._relays:
                     t.join(timeout=2)
+                if self._retry_on_tcp():
+                    continue
                 raise PluginInitError(
                     f"{self.kind} plugin {self.name} exited with code {code} before serving"
                     + self.last_lines()
                 )
-            if os.path.exists(self.socket):
+            if not self.address.startswith("unix://") or os.path.exists(self.socket):
                 channel = open_channel(self.address)
                 try:
                     grpc.channel_ready_future(channel).result(timeout=1)
