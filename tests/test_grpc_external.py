@@ -199,3 +199,20 @@ def test_mixed_pipelines_in_one_sync(write, run_cli, workdir):
         )
         == 10
     )
+
+
+def test_validate_config_checks_an_external_spec_against_its_schema(write, run_cli, workdir):
+    test_exe = shutil.which("syncline-plugin-test")
+    doc = (
+        source_doc(spec="num_rows: -5")
+        .replace("path: cloudquery/test", f"path: {test_exe}")
+        .replace("registry: cloudquery", "registry: local")
+    )
+    write("a.yml", config(doc, sqlite_doc()))
+    r = run_cli("validate-config", "a.yml")
+    assert r.code == 1
+    assert (
+        "a.yml (document 1, line 10): spec.spec.num_rows: -5 is less than the minimum of 0" in r.err
+    )
+    write("a.yml", config(doc.replace("num_rows: -5", "num_rows: 5"), sqlite_doc()))
+    assert run_cli("validate-config", "a.yml").code == 0

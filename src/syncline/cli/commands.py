@@ -17,7 +17,7 @@ from syncline.cli.progress import LogProgress, TerminalProgress
 from syncline.config.models import SourceSpec
 from syncline.config.reader import Config, read_config
 from syncline.engine.migrate import run_migrate
-from syncline.engine.plugins import Plugins, resolve_plugins
+from syncline.engine.plugins import Plugins, check_external_specs, resolve_plugins
 from syncline.engine.summary import SourceResult, append_summaries
 from syncline.engine.sync import SyncFailed, SyncSettings, open_state, run_sync
 from syncline.plugin.errors import SynclineError
@@ -42,6 +42,7 @@ def dispatch(
     if args.command == "tables":
         return tables(args, config, plugins)
     if args.command == "validate-config":
+        check_external_specs(plugins)
         print("Config is valid.")
         return 0
     if args.command == "test-connection":

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.config.models import Registry
 from syncline.config.reader import Config, Configured, validation_error
-from syncline.grpc.client import external_plugin_info
+from syncline.grpc.client import external_plugin_info, fetch_spec_schema
 from syncline.plugin.contracts import PluginContext, PluginInfo, PluginKind
 from syncline.plugin.errors import PluginInitError, PluginNotFoundError, SynclineError
 from syncline.plugin.registry import find_plugin
@@ -92,3 +92,26 @@ def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
             "write_mode",
         )
     return ResolvedPlugin(kind, item, info, spec)
+
+
+def check_external_specs(plugins: Plugins) -> None:
+    """Validate the nested spec of every external plugin against the JSON schema it serves."""
+    import json
+
+    import jsonschema
+
+    errors: list[ConfigError] = []
+    for resolved in [*plugins.sources.values(), *plugins.destinations.values()]:
+        spec = resolved.configured.spec
+        if spec.registry not in (Registry.LOCAL, Registry.GRPC):
+            continue
+        text = fetch_spec_schema(resolved.kind, spec.registry, spec.path, spec.name)
+        if not text:
+            continue  # the plugin publishes no schema
+        validator = jsonschema.Draft202012Validator(json.loads(text))
+        for err in sorted(validator.iter_errors(spec.spec), key=lambda e: list(e.path)):
+            path = ("spec", "spec", *err.path)
+            errors.append(resolved.configured.error(err.message, *path))
+            break
+    if errors:
+        raise ConfigErrors(errors)

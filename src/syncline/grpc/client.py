@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -88,6 +90,10 @@ class _External:
 
     def _why(self, e: grpc.RpcError) -> str:
         text = _details(e)
+        if self.process is not None:
+            # A broken stream often means the plugin died; give it a moment to be reaped.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.proc.wait(timeout=2)
         if self.process is not None and not self.process.alive():
             code = self.process.proc.returncode
             text += f" (plugin exited with code {code}){self.process.last_lines()}"
@@ -285,3 +291,41 @@ def external_plugin_info(kind: PluginKind, registry: Registry, path: str) -> Plu
 
     factory.write_modes = frozenset(WriteMode)  # type: ignore[attr-defined]
     return PluginInfo(kind=kind, path=path, spec_model=ExternalSpec, factory=factory)
+
+
+def fetch_spec_schema(kind: PluginKind, registry: Registry, path: str, name: str) -> str:
+    """Start or dial the plugin, check the protocol, and return its spec's JSON schema."""
+    process: PluginProcess | None = None
+    address = path
+    if registry is Registry.LOCAL:
+        process = PluginProcess(kind, name, path)
+    try:
+        if process is not None:
+            process.wait_ready()
+            address = process.address
+        channel = open_channel(address)
+        try:
+            grpc.channel_ready_future(channel).result(timeout=30)
+            versions = list(
+                discovery_pb2_grpc.DiscoveryStub(channel)
+                .GetVersions(discovery_pb2.GetVersions.Request())
+                .versions
+            )
+            if PROTOCOL not in versions:
+                raise PluginInitError(
+                    f"{kind} plugin {name} speaks CloudQuery protocol versions {versions}; "
+                    f"syncline needs version {PROTOCOL}"
+                )
+            stub = plugin_pb2_grpc.PluginStub(channel)
+            return str(stub.GetSpecSchema(plugin_pb2.GetSpecSchema.Request()).json_schema)
+        except grpc.FutureTimeoutError:
+            raise PluginInitError(f"{kind} plugin {name}: cannot connect to {address}") from None
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return ""
+            raise PluginInitError(f"{kind} plugin {name}: {_details(e)}") from e
+        finally:
+            channel.close()
+    finally:
+        if process is not None:
+            process.stop()
