@@ -199,3 +199,55 @@ def test_backend_option_errors(write, run_cli, backend, expected):
     r = run_cli("validate-config", "a.yml")
     assert r.code == 1
     assert "a.yml " + expected in r.err
+
+
+def test_state_backend_at_a_literal_grpc_address(write, run_cli, workdir):
+    """backend_options.connection may be the address of any plugin serving protocol v3."""
+    import subprocess
+    import sys
+
+    import grpc
+    from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
+
+    from syncline.testing.postgres import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "syncline",
+            "plugin",
+            "serve",
+            "sqlite",
+            "--address",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=workdir,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(channel).result(timeout=30)
+        plugin_pb2_grpc.PluginStub(channel).Init(
+            plugin_pb2.Init.Request(spec=b'{"connection_string": "remote-state.sqlite"}')
+        )
+        channel.close()
+        src = lambda n: source_doc(  # noqa: E731
+            tables='["test_incremental_table"]',
+            extra=f'backend_options:\n  table_name: cq_state\n  connection: "127.0.0.1:{port}"',
+            spec=f"num_events: {n}\nbatch_size: 100",
+        )
+        write("a.yml", config(src(300), sqlite_doc()))
+        r = run_cli("sync", "a.yml")
+        assert r.code == 0, r.err
+        assert scalar(workdir / "remote-state.sqlite", "select value from cq_state") == "300"
+        write("a.yml", config(src(450), sqlite_doc()))
+        r = run_cli("sync", "a.yml")
+        assert r.code == 0 and "Resources: 150," in r.out
+        r = run_cli("state", "show", "a.yml")
+        assert "450" in r.out
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -166,7 +166,8 @@ def state(args: argparse.Namespace, config: Config, plugins: Plugins, console: C
         try:
             items = client.items()
             if args.state_command == "show":
-                print(f"source {spec.name}: state table {client.table.name}")
+                table = spec.backend_options.table_name if spec.backend_options else ""
+                print(f"source {spec.name}: state table {table}")
                 grid = RichTable()
                 grid.add_column("key")
                 grid.add_column("value")
@@ -184,7 +185,7 @@ def state(args: argparse.Namespace, config: Config, plugins: Plugins, console: C
             client.commit(dict.fromkeys(keys))
             print(f"source {spec.name}: cleared {len(keys)} cursor(s): {', '.join(keys) or '-'}")
         finally:
-            client.backend.close()
+            client.close()
     return 0
 
 

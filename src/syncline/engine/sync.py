@@ -34,7 +34,7 @@ from syncline.plugin.contracts import NoState, StateReader, SyncOptions
 from syncline.plugin.errors import StateError, SynclineError
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Table
-from syncline.state.client import StateClient
+from syncline.state.client import CursorStore, StateClient
 from syncline.testing import crashpoints
 from syncline.writers.batch import BatchWriter
 
@@ -99,16 +99,20 @@ def run_sync(
 
 def open_state(
     spec: SourceSpec, config: Config, plugins: Plugins, invocation_id: str = ""
-) -> StateClient | None:
-    """The state client of a source's backend, loaded; None without backend options."""
+) -> CursorStore | None:
+    """The cursor store of a source's backend, loaded; None without backend options."""
     if not spec.has_backend or spec.backend_options is None:
         return None
     dest_name = backend_destination_name(spec)
     if dest_name is None:
-        raise StateError(
-            f"source {spec.name}: backend connection {spec.backend_options.connection} is a "
-            "gRPC address; only @@plugins.<destination>.connection backends are supported"
-        )
+        # A literal gRPC address: a plugin serving protocol v3 (e.g. a CloudQuery destination).
+        from syncline.grpc.state_remote import RemoteState
+
+        address, table = spec.backend_options.connection, spec.backend_options.table_name
+        try:
+            return RemoteState(address, table)
+        except Exception as e:
+            raise StateError(f"source {spec.name}: cannot use state backend {address}: {e}") from e
     resolved = plugins.destinations[dest_name]
     dspec: DestinationSpec = resolved.configured.spec
     plugin = resolved.create(invocation_id)
@@ -157,7 +161,7 @@ class _SourceRun:
         self.skip_delete_stale: set[str] = set()
         self.done_ok: dict[str, bool] = {}
         self.ledger = CheckpointLedger(self.dests)
-        self.state: StateClient | None = None
+        self.state: CursorStore | None = None
         self.held_state: dict[str, str] = {}
         self._held_lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
@@ -201,7 +205,7 @@ class _SourceRun:
             self._closers.append(self.writers[name].close)
         self.state = open_state(self.spec, self.config, self.plugins, self.settings.invocation_id)
         if self.state is not None:
-            self._closers.append(self.state.backend.close)
+            self._closers.append(self.state.close)
         crashpoints.crash("after_state_read")
         source = self.plugins.sources[self.spec.name].create(self.settings.invocation_id)
         self._closers.append(source.close)

@@ -1,5 +1,5 @@
 """Cursor storage on top of any destination."""
 
-from syncline.state.client import StateClient, state_table
+from syncline.state.client import CursorStore, StateClient, state_table
 
-__all__ = ["StateClient", "state_table"]
+__all__ = ["CursorStore", "StateClient", "state_table"]

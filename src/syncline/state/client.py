@@ -7,6 +7,7 @@ before a checkpoint are durable on every destination.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -27,6 +28,18 @@ def state_table(name: str, upsert: bool = True) -> Table:
             Column("version", pa.uint64()),
         ),
     )
+
+
+class CursorStore(Protocol):
+    """Where a source's cursors live: a destination's state table, or a remote gRPC backend."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def items(self) -> dict[str, str]: ...
+
+    def commit(self, values: Mapping[str, str | None]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class StateClient:
@@ -83,3 +96,6 @@ class StateClient:
         for k, ver in zip(keys, versions, strict=True):
             self._values[k] = (changed[k], ver)
         self.commits += 1
+
+    def close(self) -> None:
+        self.backend.close()

@@ -28,7 +28,7 @@ def find_bin_dir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -94,7 +94,7 @@ def start_server() -> PostgresServer:
     root = Path(tempfile.mkdtemp(prefix="syncline-pg-"))
     if user:
         os.chown(root, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
-    server = PostgresServer(bin_dir, root, _free_port(), user)
+    server = PostgresServer(bin_dir, root, free_port(), user)
     server.start()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
