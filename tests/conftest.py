@@ -154,3 +154,22 @@ def pg_url(pg_server, request) -> str:
 
     name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
     return pg_server.create_database(name)
+
+
+def plugin_exe(name: str) -> str:
+    """An installed console script (syncline-plugin-*), wherever pip put it."""
+    import os
+    import shutil
+    import sysconfig
+    from pathlib import Path
+
+    candidates = [
+        shutil.which(name),
+        str(Path(sys.executable).parent / name),
+        str(Path(sysconfig.get_path("scripts")) / name),
+        str(Path(sysconfig.get_path("scripts", f"{os.name}_user")) / name),
+    ]
+    for c in candidates:
+        if c and os.access(c, os.X_OK):
+            return c
+    raise AssertionError(f"{name} is not installed (pip install -e .)")

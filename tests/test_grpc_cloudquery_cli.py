@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 
 import pytest
-from conftest import query, scalar
+from conftest import plugin_exe, query, scalar
 
 
 def _cloudquery() -> str:
@@ -17,9 +16,7 @@ def _cloudquery() -> str:
 
 
 def _exe(name: str) -> str:
-    path = shutil.which(name)
-    assert path, f"{name} is not installed (pip install -e .)"
-    return path
+    return plugin_exe(name)
 
 
 def cq_config(write_mode: str, spec: str, backend: bool = False) -> str:

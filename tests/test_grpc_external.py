@@ -3,7 +3,6 @@ SDK, syncline's own plugins served as processes, and plugins that fail."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 from cloudquery.discovery_v1 import discovery_pb2, discovery_pb2_grpc
-from conftest import config, query, scalar, source_doc, sqlite_doc
+from conftest import config, plugin_exe, query, scalar, source_doc, sqlite_doc
 
 SDK_SOURCE = Path(__file__).parent / "plugins" / "sdk_source.py"
 
@@ -142,8 +141,8 @@ def test_plugin_speaking_another_protocol_version(write, run_cli, workdir):
 
 def test_mixed_pipelines_in_one_sync(write, run_cli, workdir):
     test_exe, sqlite_exe = (
-        shutil.which("syncline-plugin-test"),
-        shutil.which("syncline-plugin-sqlite"),
+        plugin_exe("syncline-plugin-test"),
+        plugin_exe("syncline-plugin-sqlite"),
     )
     assert test_exe and sqlite_exe
 
@@ -202,7 +201,7 @@ def test_mixed_pipelines_in_one_sync(write, run_cli, workdir):
 
 
 def test_validate_config_checks_an_external_spec_against_its_schema(write, run_cli, workdir):
-    test_exe = shutil.which("syncline-plugin-test")
+    test_exe = plugin_exe("syncline-plugin-test")
     doc = (
         source_doc(spec="num_rows: -5")
         .replace("path: cloudquery/test", f"path: {test_exe}")
