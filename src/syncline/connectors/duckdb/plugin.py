@@ -218,4 +218,12 @@ class DuckDBDestination:
 
 def _has_duplicate_keys(data: pa.Table, keys: list[str]) -> bool:
     """Whether two rows share a primary key (checked in Arrow, without a round trip)."""
-    return bool(data.select(keys).group_by(keys).aggregate([]).num_rows < data.num_rows)
+    columns = [data.column(k) for k in keys]
+    plain = pa.table(  # group_by does not take extension types; their storage groups the same
+        [
+            c.cast(c.type.storage_type) if isinstance(c.type, pa.BaseExtensionType) else c
+            for c in columns
+        ],
+        names=keys,
+    )
+    return bool(plain.group_by(keys).aggregate([]).num_rows < data.num_rows)
