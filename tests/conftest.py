@@ -173,3 +173,57 @@ def plugin_exe(name: str) -> str:
         if c and os.access(c, os.X_OK):
             return c
     raise AssertionError(f"{name} is not installed (pip install -e .)")
+
+
+# -- AWS (moto) --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """A real moto_server process (with the test-only CloudTrail LookupEvents extension)."""
+    import subprocess
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from syncline.testing.postgres import free_port
+
+    port = free_port()
+    script = Path(__file__).parent / "aws" / "moto_cloudtrail.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+            break
+        except Exception:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("moto_server did not start") from None
+            time.sleep(0.2)
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def aws_env(moto_endpoint, monkeypatch):
+    """Credentials and endpoint for boto3 in this process (and in syncline run in-process)."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"))
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }.items():
+        monkeypatch.setenv(k, v)
+    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    return moto_endpoint

@@ -233,7 +233,7 @@ def test_plugin_spec_errors_name_the_nested_key(write, run_cli, workdir):
     r = run_cli("sync", "a.yml")
     assert r.code == 1
     assert (
-        "(document 1, line 4): spec.path: unknown source plugin cloudquery/nothing (available: cloudquery/postgresql, cloudquery/test)"
+        "(document 1, line 4): spec.path: unknown source plugin cloudquery/nothing (available: cloudquery/aws, cloudquery/postgresql, cloudquery/test)"
         in r.err
     )
     assert not (workdir / "db.sqlite").exists()

@@ -1,0 +1,14 @@
+"""Built-in AWS source (``path: cloudquery/aws``)."""
+
+from syncline.connectors.aws.plugin import AwsSource, AwsSpec
+from syncline.plugin.contracts import PluginInfo
+
+PLUGIN = PluginInfo(
+    kind="source",
+    path="cloudquery/aws",
+    spec_model=AwsSpec,
+    factory=AwsSource,
+    description="AWS resources (S3, EC2, IAM, Lambda, DynamoDB, CloudTrail, CloudWatch Logs).",
+)
+
+__all__ = ["PLUGIN", "AwsSource", "AwsSpec"]

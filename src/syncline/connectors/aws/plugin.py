@@ -1,0 +1,171 @@
+"""The AWS source (``path: cloudquery/aws``), on boto3.
+
+Every configured account is read in every configured region; global services (IAM, the S3
+bucket list) once per account. Pagination everywhere; throttling and transient errors are
+retried by botocore's adaptive retry mode (``max_retries``); an access error on one table or
+region is a counted table error, not a failed sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from syncline.connectors.aws.clients import AwsClient
+from syncline.connectors.aws.tables import ALL, AwsTable
+from syncline.messages import SyncMessage
+from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
+from syncline.plugin.errors import PluginInitError
+from syncline.scheduler import Resolver, Scheduler, SchedulerOptions
+from syncline.schema.selection import select_tables
+from syncline.schema.table import Table
+
+
+class Account(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field("", description="A label; the real id comes from STS.")
+    local_profile: str = Field("", description="Profile in the shared AWS config to use.")
+    role_arn: str = Field(
+        "", description="Role to assume (from the default or profile credentials)."
+    )
+    role_session_name: str = Field("syncline", description="Session name when assuming the role.")
+    external_id: str = Field("", description="External id when assuming the role.")
+
+    @model_validator(mode="after")
+    def _something(self) -> Account:
+        if not self.local_profile and not self.role_arn:
+            raise ValueError("an account needs local_profile or role_arn")
+        return self
+
+
+class AwsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    regions: list[str] = Field(
+        default_factory=list,
+        description='Regions to read; default: the profile\'s region; ["*"]: every enabled region.',
+    )
+    accounts: list[Account] = Field(
+        default_factory=list, description="Accounts (profiles or roles); default: the credentials."
+    )
+    concurrency: int = Field(8, ge=1, description="Table/region pairs read at the same time.")
+    max_retries: int = Field(10, ge=0, description="Retries of throttled or failed calls.")
+    endpoint_url: str = Field(
+        "", description="API endpoint for every service (also read from AWS_ENDPOINT_URL)."
+    )
+
+
+class AwsSource:
+    def __init__(self, spec: AwsSpec, ctx: PluginContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.config = Config(
+            retries={"max_attempts": spec.max_retries + 1, "mode": "adaptive"},
+            user_agent_extra="syncline",
+        )
+        # Without endpoint_url, botocore reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>.
+        self.endpoint_url = spec.endpoint_url or None
+
+    def tables(self) -> list[Table]:
+        return [t.table for t in ALL]
+
+    def test_connection(self) -> None:
+        for session in self._sessions():
+            session.client(
+                "sts", endpoint_url=self.endpoint_url, config=self.config
+            ).get_caller_identity()
+
+    def close(self) -> None:
+        return None
+
+    def _sessions(self) -> list[boto3.Session]:
+        if not self.spec.accounts:
+            return [boto3.Session()]
+        sessions = []
+        for acct in self.spec.accounts:
+            base = boto3.Session(profile_name=acct.local_profile or None)
+            if not acct.role_arn:
+                sessions.append(base)
+                continue
+            sts = base.client("sts", endpoint_url=self.endpoint_url, config=self.config)
+            args: dict[str, Any] = {
+                "RoleArn": acct.role_arn,
+                "RoleSessionName": acct.role_session_name,
+            }
+            if acct.external_id:
+                args["ExternalId"] = acct.external_id
+            creds = sts.assume_role(**args)["Credentials"]
+            sessions.append(
+                boto3.Session(
+                    aws_access_key_id=creds["AccessKeyId"],
+                    aws_secret_access_key=creds["SecretAccessKey"],
+                    aws_session_token=creds["SessionToken"],
+                    region_name=base.region_name,
+                )
+            )
+        return sessions
+
+    def _clients(self) -> list[AwsClient]:
+        clients: list[AwsClient] = []
+        for session in self._sessions():
+            sts = session.client(
+                "sts", region_name=session.region_name or "us-east-1",
+                endpoint_url=self.endpoint_url, config=self.config,
+            )  # fmt: skip
+            try:
+                account_id = sts.get_caller_identity()["Account"]
+            except Exception as e:
+                raise PluginInitError(
+                    f"source {self.ctx.name}: cannot identify the account: {e}"
+                ) from e
+            regions = self._regions(session)
+            for i, region in enumerate(regions):
+                clients.append(
+                    AwsClient(session, account_id, region, i == 0, self.config, self.endpoint_url)
+                )
+        return clients
+
+    def _regions(self, session: boto3.Session) -> list[str]:
+        if self.spec.regions == ["*"]:
+            ec2 = session.client(
+                "ec2", region_name=session.region_name or "us-east-1",
+                endpoint_url=self.endpoint_url, config=self.config,
+            )  # fmt: skip
+            return sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"])
+        if self.spec.regions:
+            return list(self.spec.regions)
+        return [session.region_name or "us-east-1"]
+
+    def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
+        selected = select_tables(
+            self.tables(), options.tables, options.skip_tables, options.skip_dependent_tables
+        )
+        by_name = {t.table.name: t for t in ALL}
+        resolvers: dict[str, Resolver] = {
+            t.name: _resolver(by_name[t.name], state) for t in selected
+        }
+        scheduler = Scheduler(
+            selected,
+            resolvers,
+            clients=self._clients(),
+            options=SchedulerOptions(
+                concurrency=self.spec.concurrency,
+                batch_rows=1000,
+                deterministic_cq_id=options.deterministic_cq_id,
+                shard=options.shard,
+            ),
+            logger=self.ctx.logger,
+        )
+        yield from scheduler.run()
+
+
+def _resolver(table: AwsTable, state: StateReader) -> Resolver:
+    def resolve(client: Any, parent: Any) -> Iterable[Any]:
+        return table.resolve(client, state)
+
+    return resolve
