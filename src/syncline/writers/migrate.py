@@ -6,9 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+import pyarrow as pa
+
 from syncline.plugin.errors import MigrationError
 from syncline.schema.diff import ChangeKind, ColumnShape, column_changes, is_safe
 from syncline.schema.table import Table
+from syncline.writers.sql import column_list, quote_ident
 
 
 class Action(Enum):
@@ -58,3 +61,47 @@ def plan_migrations(
             + "\n  ".join(breaking)
         )
     return plans
+
+
+TypeOf = Callable[[pa.DataType], str]
+
+
+def shapes(table: Table, type_of: TypeOf) -> list[ColumnShape]:
+    """How a destination with this type mapping wants the table's columns (keys are NOT NULL)."""
+    return [
+        ColumnShape(c.name, type_of(c.type), c.not_null or c.primary_key, c.primary_key)
+        for c in table.columns
+    ]
+
+
+def create_table_sql(
+    qualified: str, table: Table, type_of: TypeOf, pk_constraint: str | None = None
+) -> str:
+    cols = [
+        f"{quote_ident(s.name)} {s.type}{' NOT NULL' if s.not_null else ''}"
+        for s in shapes(table, type_of)
+    ]
+    if table.primary_keys:
+        named = f"CONSTRAINT {quote_ident(pk_constraint)} " if pk_constraint else ""
+        cols.append(f"{named}PRIMARY KEY ({column_list(table.primary_keys)})")
+    return f"CREATE TABLE IF NOT EXISTS {qualified} ({', '.join(cols)})"
+
+
+def plan_statements(
+    plan: Plan,
+    qualified: str,
+    type_of: TypeOf,
+    *,
+    pk_constraint: str | None = None,
+    add_if_not_exists: bool = False,
+) -> list[str]:
+    """The SQL that carries out one plan."""
+    out: list[str] = []
+    if plan.action is Action.RECREATE:
+        out.append(f"DROP TABLE IF EXISTS {qualified}")
+    if plan.action in (Action.CREATE, Action.RECREATE):
+        out.append(create_table_sql(qualified, plan.table, type_of, pk_constraint))
+    guard = "IF NOT EXISTS " if add_if_not_exists else ""
+    for col in plan.add:
+        out.append(f"ALTER TABLE {qualified} ADD COLUMN {guard}{quote_ident(col.name)} {col.type}")
+    return out

@@ -21,7 +21,7 @@ from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
-from syncline.writers.migrate import Action, plan_migrations
+from syncline.writers.migrate import plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, on_conflict_update, quote_ident
 
 _ROW = "__syncline_row"
@@ -102,37 +102,17 @@ class DuckDBDestination:
         )
         return {c for r in rows for c in r[0]}
 
-    @staticmethod
-    def _wanted(table: Table) -> list[ColumnShape]:
-        return [
-            ColumnShape(c.name, duckdb_type(c.type), c.not_null or c.primary_key, c.primary_key)
-            for c in table.columns
-        ]
-
-    def _create(self, table: Table) -> None:
-        cols = [
-            f"{quote_ident(s.name)} {s.type}{' NOT NULL' if s.not_null else ''}"
-            for s in self._wanted(table)
-        ]
-        if table.primary_keys:
-            cols.append(f"PRIMARY KEY ({column_list(table.primary_keys)})")
-        self._db().execute(
-            f"CREATE TABLE IF NOT EXISTS {quote_ident(table.name)} ({', '.join(cols)})"
-        )
-
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         plans = plan_migrations(
-            self.ctx.name, tables, self._wanted, lambda t: self._existing(t.name), force
+            self.ctx.name,
+            tables,
+            lambda t: shapes(t, duckdb_type),
+            lambda t: self._existing(t.name),
+            force,
         )
-        db = self._db()
         for plan in plans:
-            name = quote_ident(plan.table.name)
-            if plan.action is Action.RECREATE:
-                db.execute(f"DROP TABLE IF EXISTS {name}")
-            if plan.action in (Action.CREATE, Action.RECREATE):
-                self._create(plan.table)
-            for col in plan.add:
-                db.execute(f"ALTER TABLE {name} ADD COLUMN {quote_ident(col.name)} {col.type}")
+            for sql in plan_statements(plan, quote_ident(plan.table.name), duckdb_type):
+                self._db().execute(sql)
 
     # -- data ------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
-from syncline.writers.migrate import Action, plan_migrations
+from syncline.writers.migrate import plan_migrations, plan_statements, shapes
 from syncline.writers.retry import with_retries
 from syncline.writers.sql import column_list, on_conflict_update, quote_ident
 
@@ -140,38 +140,21 @@ class PostgreSQLDestination:
         )
         return [ColumnShape(r[0], r[1], bool(r[2]), bool(r[3])) for r in cur.fetchall()]
 
-    @staticmethod
-    def _wanted(table: Table) -> list[ColumnShape]:
-        return [
-            ColumnShape(c.name, pg_type(c.type), c.not_null or c.primary_key, c.primary_key)
-            for c in table.columns
-        ]
-
-    def _create(self, cur: Any, table: Table) -> None:
-        cols = [
-            f"{quote_ident(s.name)} {s.type}{' NOT NULL' if s.not_null else ''}"
-            for s in self._wanted(table)
-        ]
-        if table.primary_keys:
-            cols.append(f"PRIMARY KEY ({column_list(table.primary_keys)})")
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {self._qualified(table.name)} ({', '.join(cols)})")
-
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         self._run(lambda cur: self._migrate(cur, tables, force))
 
     def _migrate(self, cur: Any, tables: Sequence[Table], force: bool) -> None:
         plans = plan_migrations(
-            self.ctx.name, tables, self._wanted, lambda t: self._existing(cur, t.name), force
+            self.ctx.name,
+            tables,
+            lambda t: shapes(t, pg_type),
+            lambda t: self._existing(cur, t.name),
+            force,
         )
         for plan in plans:
-            name = self._qualified(plan.table.name)
-            if plan.action is Action.RECREATE:
-                cur.execute(f"DROP TABLE IF EXISTS {name}")
-            if plan.action in (Action.CREATE, Action.RECREATE):
-                self._create(cur, plan.table)
-            for col in plan.add:
-                column = f"{quote_ident(col.name)} {col.type}"
-                cur.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column}")
+            qualified = self._qualified(plan.table.name)
+            for sql in plan_statements(plan, qualified, pg_type, add_if_not_exists=True):
+                cur.execute(sql)
 
     # -- data ------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from syncline.schema.arrow import rows_to_record, to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, SYNC_TIME_TYPE
 from syncline.schema.table import Table
-from syncline.writers.migrate import Action, plan_migrations
+from syncline.writers.migrate import plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, quote_ident, upsert_sql
 
 BUSY_TIMEOUT_MS = 60_000
@@ -90,38 +90,21 @@ class SQLiteDestination:
             for r in cur.fetchall()
         ]
 
-    @staticmethod
-    def _wanted(table: Table) -> list[ColumnShape]:
-        return [
-            ColumnShape(c.name, sqlite_type(c.type), c.not_null or c.primary_key, c.primary_key)
-            for c in table.columns
-        ]
-
-    def _create(self, cur: Any, table: Table) -> None:
-        cols = [
-            f"{quote_ident(s.name)} {s.type}{' NOT NULL' if s.not_null else ''}"
-            for s in self._wanted(table)
-        ]
-        if table.primary_keys:
-            cols.append(
-                f"CONSTRAINT {quote_ident(table.name + '_cqpk')} "
-                f"PRIMARY KEY ({column_list(table.primary_keys)})"
-            )
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table.name)} ({', '.join(cols)})")
-
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         with self._transaction() as cur:
             plans = plan_migrations(
-                self.ctx.name, tables, self._wanted, lambda t: self._existing(cur, t.name), force
+                self.ctx.name,
+                tables,
+                lambda t: shapes(t, sqlite_type),
+                lambda t: self._existing(cur, t.name),
+                force,
             )
             for plan in plans:
-                name = quote_ident(plan.table.name)
-                if plan.action is Action.RECREATE:
-                    cur.execute(f"DROP TABLE IF EXISTS {name}")
-                if plan.action in (Action.CREATE, Action.RECREATE):
-                    self._create(cur, plan.table)
-                for col in plan.add:
-                    cur.execute(f"ALTER TABLE {name} ADD COLUMN {quote_ident(col.name)} {col.type}")
+                name = plan.table.name
+                for sql in plan_statements(
+                    plan, quote_ident(name), sqlite_type, pk_constraint=f"{name}_cqpk"
+                ):
+                    cur.execute(sql)
 
     # -- data ------------------------------------------------------------------------------
 
