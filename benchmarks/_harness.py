@@ -65,3 +65,22 @@ def arrow_rows(rows: int, prepare):  # type: ignore[no-untyped-def]
         )
         batches.append(prepare(full))
     return pa.Table.from_batches(batches)
+
+
+def timed_sync(config: str) -> float:
+    """Seconds for ``syncline sync`` of this config text, run in this process."""
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from syncline.cli.main import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.yml"
+        path.write_text(config)
+        start = time.perf_counter()
+        code = main(["--no-log-file", "sync", str(path)])
+        elapsed = time.perf_counter() - start
+    if code != 0:
+        raise SystemExit(f"sync failed with exit code {code}")
+    return elapsed

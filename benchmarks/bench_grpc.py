@@ -10,11 +10,10 @@ import argparse
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import child_report, print_table, run_child
+from _harness import child_report, print_table, run_child, timed_sync
 
 TABLE = "test_some_table"
 
@@ -46,17 +45,8 @@ spec:
 
 
 def run(rows: int, external: bool) -> float:
-    from syncline.cli.main import main
-
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "bench.yml"
-        cfg.write_text(_config(rows, f"{tmp}/bench.sqlite", external))
-        start = time.perf_counter()
-        code = main(["--no-log-file", "sync", str(cfg)])
-        elapsed = time.perf_counter() - start
-    if code != 0:
-        raise SystemExit(f"sync failed with exit code {code}")
-    return elapsed
+        return timed_sync(_config(rows, f"{tmp}/bench.sqlite", external))
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import arrow_rows, child_report, print_table, run_child
+from _harness import arrow_rows, child_report, print_table, run_child, timed_sync
 
 TABLE = "test_some_table"
 
@@ -39,20 +39,6 @@ spec:
   name: dest
   write_mode: {write_mode}
 {dest}"""
-
-
-def _sync(config: str) -> float:
-    from syncline.cli.main import main
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.yml"
-        path.write_text(config)
-        start = time.perf_counter()
-        code = main(["--no-log-file", "sync", str(path)])
-        elapsed = time.perf_counter() - start
-    if code != 0:
-        raise SystemExit(f"sync failed with exit code {code}")
-    return elapsed
 
 
 def _pg_dest(url: str) -> str:
@@ -145,14 +131,14 @@ def main() -> None:
         name, url = args.child, args.url
         fns = {
             "pg raw append": lambda: raw_append(url, rows),
-            "pg syncline append": lambda: _sync(_config(_pg_dest(url), "append", rows)),
+            "pg syncline append": lambda: timed_sync(_config(_pg_dest(url), "append", rows)),
             "pg raw overwrite": lambda: raw_overwrite(url, rows),
-            "pg syncline overwrite": lambda: _sync(_config(_pg_dest(url), "overwrite", rows)),
+            "pg syncline overwrite": lambda: timed_sync(_config(_pg_dest(url), "overwrite", rows)),
             "duckdb raw": lambda: duck_raw(url, rows),
-            "duckdb syncline": lambda: _sync(
+            "duckdb syncline": lambda: timed_sync(
                 _config(_duck_dest(url), "overwrite-delete-stale", rows)
             ),
-            "duckdb syncline append": lambda: _sync(_config(_duck_dest(url), "append", rows)),
+            "duckdb syncline append": lambda: timed_sync(_config(_duck_dest(url), "append", rows)),
         }
         child_report(name, fns[name])
         return

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import arrow_rows
+from _harness import arrow_rows, timed_sync
 
 TABLE = "test_some_table"
 
@@ -68,10 +68,7 @@ def run_adbc(rows: int, path: str) -> float:
 
 
 def run_syncline(rows: int, path: str) -> float:
-    from syncline.cli.main import main
-
-    config = Path(path).with_suffix(".yml")
-    config.write_text(
+    return timed_sync(
         f"""kind: source
 spec:
   name: bench
@@ -87,12 +84,6 @@ spec:
   spec: {{connection_string: "{path}"}}
 """
     )
-    start = time.perf_counter()
-    code = main(["--no-log-file", "sync", str(config)])
-    elapsed = time.perf_counter() - start
-    if code != 0:
-        raise SystemExit(f"sync failed with exit code {code}")
-    return elapsed
 
 
 PATHS = {"executemany": run_executemany, "adbc_ingest": run_adbc, "syncline": run_syncline}
