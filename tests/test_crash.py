@@ -128,3 +128,40 @@ def test_crash_points_leave_no_gaps(workdir, point):
     duplicates = scalar(db, "select count(*) - count(distinct id) from test_incremental_table")
     # only the rows after the last committed cursor come twice
     assert duplicates == (1000 if point == "after_flush_before_state" else 0)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_after_the_rows_already_read(workdir, sig):
+    """SIGTERM/SIGINT: write what was read, commit its cursor, exit 128+signal; no duplicates."""
+    (workdir / "crash.yml").write_text(
+        config(
+            source_doc(
+                tables='["test_incremental_table"]',
+                extra='backend_options:\n  table_name: cq_state\n  connection: "@@plugins.sqlite.connection"',
+                spec="num_events: 100000\nbatch_size: 1000\nbatch_delay_ms: 40",
+            ),
+            sqlite_doc(extra="write_mode: append", spec="batch_size: 5000"),
+        )
+    )
+    db = workdir / "db.sqlite"
+    proc = _sync(workdir)
+    time.sleep(2.0)
+    os.kill(proc.pid, sig)
+    assert proc.wait(timeout=30) == 128 + sig
+    # the backend is append-only here (write_mode: append): the highest version wins
+    cursor = int(scalar(db, "select value from cq_state order by version desc limit 1"))
+    assert 0 < cursor < 100_000
+    # every row written is covered by the committed cursor: nothing to repeat
+    assert query(
+        db, "select count(*), count(distinct id), max(id) from test_incremental_table"
+    ) == [(cursor, cursor, cursor)]
+    done = subprocess.run(
+        [sys.executable, "-m", "syncline", "--no-log-file", "sync", "crash.yml"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert query(db, "select count(*), count(distinct id) from test_incremental_table") == [
+        (100_000, 100_000)
+    ]

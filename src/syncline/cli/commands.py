@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 import time
 from typing import Any
@@ -19,7 +20,7 @@ from syncline.config.reader import Config, read_config
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import Plugins, check_external_specs, resolve_plugins
 from syncline.engine.summary import SourceResult, append_summaries
-from syncline.engine.sync import SyncFailed, SyncSettings, open_state, run_sync
+from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
 from syncline.plugin.errors import SynclineError
 from syncline.schema.table import flatten
 
@@ -75,9 +76,24 @@ def sync(
     counter: Counter,
     started: float,
 ) -> int:
+    stop = StopRequest()
     settings = SyncSettings(
-        no_migrate=args.no_migrate, shard=parse_shard(args.shard), invocation_id=invocation_id
+        no_migrate=args.no_migrate,
+        shard=parse_shard(args.shard),
+        invocation_id=invocation_id,
+        stop=stop,
     )
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second signal: stop now
+        print(
+            f"Stopping after the rows already read ({signal.Signals(signum).name})...",
+            file=sys.stderr,
+        )
+        stop.request(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     progress = TerminalProgress(console) if console.is_terminal else LogProgress()
     results: list[SourceResult] = []
     for src in config.sources:
@@ -86,8 +102,16 @@ def sync(
         results = run_sync(config, plugins, settings, progress)
     except SyncFailed as e:
         results = e.results
+        if e.interrupted:
+            print(
+                "Sync interrupted: rows already read are written and their cursors committed.",
+                file=sys.stderr,
+            )
+            return 128 + e.interrupted
         raise
     finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         if args.summary_location and results:
             append_summaries(args.summary_location, results)
         if results:
@@ -99,9 +123,12 @@ def _print_summary(results: list[SourceResult], counter: Counter, started: float
     rows = sum(r.rows for r in results)
     errors = sum(r.errors for r in results)
     failed = any(r.failed for r in results)
+    interrupted = any((r.failed or "").startswith("sync interrupted") for r in results)
     elapsed = int(time.monotonic() - started)
     figures = f"Resources: {rows}, Errors: {errors}, Warnings: {counter.warnings}, Time: {elapsed}s"
-    if failed:
+    if interrupted:
+        print(f"Sync interrupted. {figures}")
+    elif failed:
         print(f"Sync failed. {figures}")
     elif errors:
         print(f"Sync completed with errors, see logs for details. {figures}")

@@ -44,9 +44,19 @@ _TICK_S = 0.5
 
 
 class SyncFailed(SynclineError):
-    def __init__(self, message: str, results: list[SourceResult]) -> None:
+    def __init__(
+        self, message: str, results: list[SourceResult], interrupted: int | None = None
+    ) -> None:
         super().__init__(message)
         self.results = results
+        # The signal number when a stop was requested (SIGINT, SIGTERM).
+        self.interrupted = interrupted
+
+
+class SyncInterrupted(SynclineError):
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"sync interrupted by signal {signum}")
+        self.signum = signum
 
 
 class Progress(Protocol):
@@ -68,6 +78,22 @@ class SyncSettings:
     no_migrate: bool = False
     shard: tuple[int, int] | None = None
     invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Set (to the signal number) to stop: rows already received are written and the cursors
+    # covering them committed; no new rows are read and nothing is deleted as stale.
+    stop: StopRequest | None = None
+
+
+class StopRequest:
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.signum = 0
+
+    def request(self, signum: int) -> None:
+        self.signum = signum
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
 
 
 def run_sync(
@@ -86,6 +112,9 @@ def run_sync(
         results.append(result)
         try:
             run.run()
+        except SyncInterrupted as e:
+            result.failed = str(e)
+            raise SyncFailed(str(e), results, interrupted=e.signum) from e
         except SynclineError as e:
             result.failed = str(e)
             raise SyncFailed(str(e), results) from e
@@ -172,7 +201,11 @@ class _SourceRun:
         self.started = time.monotonic()
         try:
             self._open()
-            self._stream()
+            try:
+                self._stream()
+            except SyncInterrupted:
+                self._drain()
+                raise
             self._finish()
         finally:
             self.result.duration_s = time.monotonic() - self.started
@@ -256,6 +289,12 @@ class _SourceRun:
         pump = Pump(iter(self.source.sync(options, state)))
         try:
             while True:
+                stop = self.settings.stop
+                if stop is not None and stop.is_set():
+                    # Take the checkpoints already waiting (their rows are in), no new rows.
+                    while isinstance(msg := pump.get(0.05), Checkpoint):
+                        self._handle(msg)
+                    raise SyncInterrupted(stop.signum)
                 msg = pump.get(_TICK_S)
                 if msg is None:
                     break
@@ -267,11 +306,15 @@ class _SourceRun:
         finally:
             pump.stop()
 
-    def _finish(self) -> None:
+    def _drain(self) -> None:
+        """Write what was received and commit the cursors it covers."""
         for name, w in self.writers.items():
             w.flush()
             self.ledger.durable(name, w.durable_seq)
         self._commit_ready()
+
+    def _finish(self) -> None:
+        self._drain()
         with self._held_lock:
             held, self.held_state = self.held_state, {}
         if held and self.state is not None:
