@@ -251,3 +251,24 @@ def test_state_backend_at_a_literal_grpc_address(write, run_cli, workdir):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_second_concurrent_sync_of_the_same_state_fails_fast(write, run_cli, workdir):
+    import subprocess
+    import sys
+    import time
+
+    write("a.yml", config(incremental_source(100_000, extra_spec="batch_delay_ms: 50"), sqlite_doc()))
+    first = subprocess.Popen([sys.executable, "-m", "syncline", "--no-log-file", "sync", "a.yml"], cwd=workdir)
+    try:
+        time.sleep(1.5)
+        assert first.poll() is None
+        r = run_cli("sync", "a.yml")
+        assert r.code == 1
+        assert "another sync of source test with state table cq_state_test is running" in r.err
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+    # once the first one is gone, the next sync runs
+    write("a.yml", config(incremental_source(10), sqlite_doc()))
+    assert run_cli("sync", "a.yml").code == 0

@@ -3,6 +3,7 @@ after the rows before them are durable everywhere."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -17,6 +18,7 @@ import pyarrow as pa
 from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec, WriteMode
 from syncline.config.reader import Config, backend_destination_name
 from syncline.engine.ledger import CheckpointLedger
+from syncline.engine.locks import SyncLock
 from syncline.engine.plugins import Plugins, ResolvedPlugin
 from syncline.engine.pump import TIMEOUT, Pump
 from syncline.engine.summary import SourceResult
@@ -236,6 +238,17 @@ class _SourceRun:
             )
             self.writers[name] = BatchWriter(name, plugin, plugin.limits)
             self._closers.append(self.writers[name].close)
+        if self.spec.backend_options is not None and self.spec.has_backend:
+            backend = self.spec.backend_options
+            target = backend_destination_name(self.spec)
+            where = (
+                json.dumps(self.plugins.destinations[target].configured.spec.spec, sort_keys=True)
+                if target
+                else backend.connection
+            )
+            lock = SyncLock(self.source_name, where, backend.table_name)
+            lock.acquire()
+            self._closers.append(lock.release)
         self.state = open_state(self.spec, self.config, self.plugins, self.settings.invocation_id)
         if self.state is not None:
             self._closers.append(self.state.close)

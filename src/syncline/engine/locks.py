@@ -1,0 +1,45 @@
+"""One sync at a time per source and state table, on this machine (an advisory file lock).
+
+Two overlapping runs would race on the same cursors; the second one fails fast instead.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from syncline.plugin.errors import SynclineError
+
+
+class SyncLock:
+    def __init__(self, source: str, backend: str, table: str) -> None:
+        digest = hashlib.sha256(f"{source}\0{backend}\0{table}".encode()).hexdigest()[:24]
+        folder = Path(
+            os.environ.get("SYNCLINE_LOCK_DIR") or Path(tempfile.gettempdir()) / "syncline-locks"
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{digest}.lock"
+        self.source, self.table = source, table
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        f = self.path.open("a+")
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            raise SynclineError(
+                f"another sync of source {self.source} with state table {self.table} is running "
+                f"(lock {self.path})"
+            ) from None
+        self._file = f
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
