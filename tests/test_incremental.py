@@ -258,8 +258,12 @@ def test_a_second_concurrent_sync_of_the_same_state_fails_fast(write, run_cli, w
     import sys
     import time
 
-    write("a.yml", config(incremental_source(100_000, extra_spec="batch_delay_ms: 50"), sqlite_doc()))
-    first = subprocess.Popen([sys.executable, "-m", "syncline", "--no-log-file", "sync", "a.yml"], cwd=workdir)
+    write(
+        "a.yml", config(incremental_source(100_000, extra_spec="batch_delay_ms: 50"), sqlite_doc())
+    )
+    first = subprocess.Popen(
+        [sys.executable, "-m", "syncline", "--no-log-file", "sync", "a.yml"], cwd=workdir
+    )
     try:
         time.sleep(1.5)
         assert first.poll() is None
