@@ -3,6 +3,7 @@ SDK, syncline's own plugins served as processes, and plugins that fail."""
 
 from __future__ import annotations
 
+import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -215,3 +216,36 @@ def test_validate_config_checks_an_external_spec_against_its_schema(write, run_c
     )
     write("a.yml", config(doc.replace("num_rows: -5", "num_rows: 5"), sqlite_doc()))
     assert run_cli("validate-config", "a.yml").code == 0
+
+
+def test_postgresql_executables_serve_the_right_kind(workdir):
+    """postgresql is both a source and a destination; each executable serves its own."""
+    import subprocess
+
+    from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
+
+    from syncline.testing.postgres import free_port
+
+    for exe, kind in (
+        ("syncline-plugin-postgresql", "destination"),
+        ("syncline-plugin-postgresql-source", "source"),
+    ):
+        port = free_port()
+        proc = subprocess.Popen(
+            [plugin_exe(exe), "serve", "--network", "tcp", "--address", f"127.0.0.1:{port}"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(channel).result(timeout=30)
+            stub = plugin_pb2_grpc.PluginStub(channel)
+            schema = json.loads(stub.GetSpecSchema(plugin_pb2.GetSpecSchema.Request()).json_schema)
+            # the source's spec has cursor columns; the destination's has write retries
+            served = "source" if "incremental" in schema["properties"] else "destination"
+            assert ("max_retries" in schema["properties"]) == (kind == "destination")
+            assert served == kind
+            channel.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

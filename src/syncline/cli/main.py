@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         conflict_handler="resolve",
     )
     serve.add_argument("name", help="plugin name, e.g. test, sqlite, cloudquery/postgresql")
+    serve.add_argument(
+        "--kind", choices=["source", "destination"], help="for names that are both (postgresql)"
+    )
     serve_arguments(serve)
     return parser
 
@@ -94,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "plugin":
         try:
-            return serve(find_any(args.name), args)
+            return serve(find_any(args.name, args.kind), args)
         except SynclineError as e:
             print(f"Error: {e}", file=sys.stderr)
             return 1

@@ -14,19 +14,34 @@ import threading
 from collections.abc import Sequence
 
 from syncline.cli.logs import JsonFormatter, TextFormatter
-from syncline.plugin.contracts import PluginInfo
+from syncline.plugin.contracts import PluginInfo, PluginKind
 from syncline.plugin.errors import PluginNotFoundError
 from syncline.plugin.registry import available, find_plugin
 
 
-def find_any(name: str) -> PluginInfo:
+def find_any(name: str, kind: str | None = None) -> PluginInfo:
+    """A built-in plugin by name; ``kind`` picks one when a name is both a source and a
+    destination (postgresql)."""
     path = name if "/" in name else f"cloudquery/{name}"
-    for kind in ("source", "destination"):
+    kinds: list[PluginKind] = ["source", "destination"]
+    if kind == "source":
+        kinds = ["source"]
+    elif kind == "destination":
+        kinds = ["destination"]
+    found = []
+    for k in kinds:
         try:
-            return find_plugin(kind, path)
+            found.append(find_plugin(k, path))
         except PluginNotFoundError:
             continue
-    known = ", ".join(available("source") + available("destination"))
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise PluginNotFoundError(f"{path} is both a source and a destination: add --kind")
+    known = ", ".join(
+        [f"source {p}" for p in available("source")]
+        + [f"destination {p}" for p in available("destination")]
+    )
     raise PluginNotFoundError(f"unknown plugin {name} (available: {known})")
 
 
@@ -63,29 +78,37 @@ def serve(info: PluginInfo, args: argparse.Namespace) -> int:
     return 0
 
 
-def _executable(path: str, argv: Sequence[str] | None = None) -> int:
+def _executable(path: str, kind: PluginKind, argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"syncline-plugin ({path})")
     sub = parser.add_subparsers(dest="command", required=True)
     serve_arguments(sub.add_parser("serve", help="serve the plugin over gRPC"))
     args, _unknown = parser.parse_known_args(argv)
-    return serve(find_any(path), args)
+    return serve(find_any(path, kind), args)
 
 
 def test_source() -> int:
-    return _executable("cloudquery/test")
+    return _executable("cloudquery/test", "source")
 
 
 def sqlite_destination() -> int:
-    return _executable("cloudquery/sqlite")
+    return _executable("cloudquery/sqlite", "destination")
 
 
 def postgresql_destination() -> int:
-    return _executable("cloudquery/postgresql")
+    return _executable("cloudquery/postgresql", "destination")
 
 
 def duckdb_destination() -> int:
-    return _executable("cloudquery/duckdb")
+    return _executable("cloudquery/duckdb", "destination")
 
 
 def file_destination() -> int:
-    return _executable("cloudquery/file")
+    return _executable("cloudquery/file", "destination")
+
+
+def postgresql_source() -> int:
+    return _executable("cloudquery/postgresql", "source")
+
+
+def aws_source() -> int:
+    return _executable("cloudquery/aws", "source")
