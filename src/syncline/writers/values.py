@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -42,3 +43,10 @@ def uuid_to_text(arr: pa.Array) -> pa.Array:
 def text_to_uuid(arr: pa.Array) -> pa.Array:
     values = [None if v is None else uuid.UUID(v).bytes for v in arr.to_pylist()]
     return pa.ExtensionArray.from_storage(UUID, pa.array(values, pa.binary(16)))
+
+
+def map_columns(record: pa.RecordBatch, convert: Callable[[pa.Array], pa.Array]) -> pa.RecordBatch:
+    """A record with every column converted (names kept, table metadata dropped)."""
+    return pa.RecordBatch.from_arrays(
+        [convert(c) for c in record.columns], names=record.schema.names
+    )

@@ -23,6 +23,7 @@ from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
 from syncline.writers.migrate import plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, on_conflict_update, quote_ident
+from syncline.writers.values import map_columns
 
 _ROW = "__syncline_row"
 
@@ -117,9 +118,7 @@ class DuckDBDestination:
     # -- data ------------------------------------------------------------------------------
 
     def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
-        return pa.RecordBatch.from_arrays(
-            [to_duckdb(c) for c in record.columns], names=record.schema.names
-        )
+        return map_columns(record, to_duckdb)
 
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
         if not records:

@@ -28,7 +28,7 @@ from syncline.plugin.specs import BatchSpec
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Table
 from syncline.schema.types import JSONType, UUIDType
-from syncline.writers.values import text_to_uuid, uuid_to_text
+from syncline.writers.values import map_columns, text_to_uuid, uuid_to_text
 
 
 class FileFormat(StrEnum):
@@ -107,9 +107,7 @@ class FileDestination:
     def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
         if self.spec.format is FileFormat.PARQUET:
             return record  # Parquet keeps Arrow types, extension types included
-        return pa.RecordBatch.from_arrays(
-            [_to_text_friendly(c) for c in record.columns], names=record.schema.names
-        )
+        return map_columns(record, _to_text_friendly)
 
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
         if not records:

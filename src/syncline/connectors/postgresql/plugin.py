@@ -24,6 +24,7 @@ from syncline.schema.table import Table
 from syncline.writers.migrate import plan_migrations, plan_statements, shapes
 from syncline.writers.retry import with_retries
 from syncline.writers.sql import column_list, on_conflict_update, quote_ident
+from syncline.writers.values import map_columns
 
 T = TypeVar("T")
 _ROW = "__syncline_row"
@@ -159,9 +160,7 @@ class PostgreSQLDestination:
     # -- data ------------------------------------------------------------------------------
 
     def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
-        return pa.RecordBatch.from_arrays(
-            [to_copy(c) for c in record.columns], names=record.schema.names
-        )
+        return map_columns(record, to_copy)
 
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
         if not records:

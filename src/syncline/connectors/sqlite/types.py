@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.schema.types import JSON, JSONType, UUIDType
-from syncline.writers.values import text_to_uuid, uuid_to_text
+from syncline.writers.values import map_columns, text_to_uuid, uuid_to_text
 
 
 def sqlite_type(t: pa.DataType) -> str:
@@ -72,9 +72,7 @@ def _is_numeric_list(t: pa.DataType) -> bool:
 
 
 def record_to_storage(record: pa.RecordBatch) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays(
-        [to_storage(c) for c in record.columns], names=record.schema.names
-    )
+    return map_columns(record, to_storage)
 
 
 def from_storage(arr: pa.Array, t: pa.DataType) -> pa.Array:
