@@ -60,13 +60,10 @@ def _create_pg_table(url: str, write_mode: str) -> None:
 
 
 def _pg_prepare():  # type: ignore[no-untyped-def]
-    import pyarrow as pa
-
     from syncline.connectors.postgresql.types import to_copy
+    from syncline.writers.values import map_columns
 
-    return lambda r: pa.RecordBatch.from_arrays(
-        [to_copy(c) for c in r.columns], names=r.schema.names
-    )
+    return lambda r: map_columns(r, to_copy)
 
 
 def raw_append(url: str, rows: int) -> float:
@@ -103,16 +100,11 @@ def raw_overwrite(url: str, rows: int) -> float:
 
 def duck_raw(path: str, rows: int) -> float:
     import duckdb
-    import pyarrow as pa
 
     from syncline.connectors.duckdb.types import to_duckdb
+    from syncline.writers.values import map_columns
 
-    data = arrow_rows(
-        rows,
-        lambda r: pa.RecordBatch.from_arrays(
-            [to_duckdb(c) for c in r.columns], names=r.schema.names
-        ),
-    )
+    data = arrow_rows(rows, lambda r: map_columns(r, to_duckdb))
     start = time.perf_counter()
     with duckdb.connect(path) as conn:
         conn.register("data", data)
