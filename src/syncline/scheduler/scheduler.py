@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.messages import Checkpoint, Insert, MigrateTable, SyncError, SyncMessage, TableDone
+from syncline.plugin.contracts import SyncOptions
 from syncline.schema.arrow import column_array, rows_to_record, to_arrow_schema
 from syncline.schema.internal import (
     CQ_ID,
@@ -31,6 +32,7 @@ from syncline.schema.internal import (
     deterministic_uuids,
     random_uuids,
 )
+from syncline.schema.selection import select_tables
 from syncline.schema.table import Table, flatten
 from syncline.schema.types import UUID
 
@@ -239,3 +241,36 @@ def _depth(t: Table, roots: list[Table]) -> int:
         return 0
 
     return find(roots, 1)
+
+
+def sync_selected(
+    tables: list[Table],
+    options: SyncOptions,
+    resolvers: Mapping[str, Resolver],
+    clients: Callable[[], Sequence[Any]],
+    *,
+    concurrency: int,
+    batch_rows: int,
+    logger: logging.Logger | None = None,
+) -> Iterator[SyncMessage]:
+    """What a source's ``sync`` does: select tables by the sync options, then run them.
+
+    ``clients`` is called only once the selection is valid, so a bad pattern is reported
+    before anything connects.
+    """
+    selected = select_tables(
+        tables, options.tables, options.skip_tables, options.skip_dependent_tables
+    )
+    scheduler = Scheduler(
+        selected,
+        resolvers,
+        clients(),
+        SchedulerOptions(
+            concurrency=concurrency,
+            batch_rows=batch_rows,
+            deterministic_cq_id=options.deterministic_cq_id,
+            shard=options.shard,
+        ),
+        logger,
+    )
+    return scheduler.run()

@@ -20,8 +20,7 @@ from syncline.connectors.aws.tables import ALL, AwsTable
 from syncline.messages import SyncMessage
 from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
 from syncline.plugin.errors import PluginInitError
-from syncline.scheduler import Resolver, Scheduler, SchedulerOptions
-from syncline.schema.selection import select_tables
+from syncline.scheduler import Resolver, sync_selected
 from syncline.schema.table import Table
 
 
@@ -142,26 +141,15 @@ class AwsSource:
         return [session.region_name or "us-east-1"]
 
     def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
-        selected = select_tables(
-            self.tables(), options.tables, options.skip_tables, options.skip_dependent_tables
-        )
-        by_name = {t.table.name: t for t in ALL}
-        resolvers: dict[str, Resolver] = {
-            t.name: _resolver(by_name[t.name], state) for t in selected
-        }
-        scheduler = Scheduler(
-            selected,
-            resolvers,
-            clients=self._clients(),
-            options=SchedulerOptions(
-                concurrency=self.spec.concurrency,
-                batch_rows=1000,
-                deterministic_cq_id=options.deterministic_cq_id,
-                shard=options.shard,
-            ),
+        yield from sync_selected(
+            self.tables(),
+            options,
+            {t.table.name: _resolver(t, state) for t in ALL},
+            clients=self._clients,
+            concurrency=self.spec.concurrency,
+            batch_rows=1000,
             logger=self.ctx.logger,
         )
-        yield from scheduler.run()
 
 
 def _resolver(table: AwsTable, state: StateReader) -> Resolver:

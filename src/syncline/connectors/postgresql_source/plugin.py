@@ -20,9 +20,8 @@ from syncline.connectors.postgresql_source.types import arrow_type, convert
 from syncline.messages import Checkpoint, SyncMessage
 from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
 from syncline.plugin.errors import PluginInitError
-from syncline.scheduler import Resolver, Scheduler, SchedulerOptions
+from syncline.scheduler import Resolver, sync_selected
 from syncline.schema.internal import with_cq_id_columns
-from syncline.schema.selection import select_tables
 from syncline.schema.table import Column, Table
 from syncline.writers.sql import quote_ident
 
@@ -107,23 +106,16 @@ class PostgreSQLSource:
         return self._tables
 
     def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
-        selected = select_tables(
-            self.tables(), options.tables, options.skip_tables, options.skip_dependent_tables
-        )
-        resolvers: dict[str, Resolver] = {t.name: self._resolver(t, state) for t in selected}
-        scheduler = Scheduler(
-            selected,
-            resolvers,
-            clients=[None],
-            options=SchedulerOptions(
-                concurrency=self.spec.concurrency,
-                batch_rows=self.spec.batch_size,
-                deterministic_cq_id=options.deterministic_cq_id,
-                shard=options.shard,
-            ),
+        tables = self.tables()
+        yield from sync_selected(
+            tables,
+            options,
+            {t.name: self._resolver(t, state) for t in tables},
+            clients=lambda: [None],
+            concurrency=self.spec.concurrency,
+            batch_rows=self.spec.batch_size,
             logger=self.ctx.logger,
         )
-        yield from scheduler.run()
 
     def _resolver(self, table: Table, state: StateReader) -> Resolver:
         own = [c for c in table.columns if not c.name.startswith("_cq_")]

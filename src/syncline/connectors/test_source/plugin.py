@@ -12,8 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from syncline.connectors.test_source import tables as t
 from syncline.messages import Checkpoint, SyncMessage
 from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
-from syncline.scheduler import Resolver, Scheduler, SchedulerOptions
-from syncline.schema.selection import select_tables
+from syncline.scheduler import Resolver, sync_selected
 from syncline.schema.table import Table
 
 
@@ -53,22 +52,15 @@ class TestSource:
         return None
 
     def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
-        selected = select_tables(
-            self.tables(), options.tables, options.skip_tables, options.skip_dependent_tables
-        )
-        scheduler = Scheduler(
-            selected,
+        yield from sync_selected(
+            self.tables(),
+            options,
             self._resolvers(state),
-            clients=list(range(self.spec.num_clients)),
-            options=SchedulerOptions(
-                concurrency=self.spec.concurrency,
-                batch_rows=self.spec.batch_size,
-                deterministic_cq_id=options.deterministic_cq_id,
-                shard=options.shard,
-            ),
+            clients=lambda: list(range(self.spec.num_clients)),
+            concurrency=self.spec.concurrency,
+            batch_rows=self.spec.batch_size,
             logger=self.ctx.logger,
         )
-        yield from scheduler.run()
 
     def _resolvers(self, state: StateReader) -> dict[str, Resolver]:
         spec = self.spec
