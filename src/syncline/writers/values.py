@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 
@@ -49,4 +50,11 @@ def map_columns(record: pa.RecordBatch, convert: Callable[[pa.Array], pa.Array])
     """A record with every column converted (names kept, table metadata dropped)."""
     return pa.RecordBatch.from_arrays(
         [convert(c) for c in record.columns], names=record.schema.names
+    )
+
+
+def json_text(arr: pa.Array) -> pa.Array:
+    """Each value (lists, structs, maps, ...) as JSON text; values JSON lacks become str()."""
+    return pa.array(
+        [None if v is None else json.dumps(v, default=str) for v in arr.to_pylist()], pa.utf8()
     )

@@ -7,6 +7,7 @@ import uuid
 import pyarrow as pa
 
 from syncline.schema.types import JSON, UUID, JSONType, UUIDType
+from syncline.writers.values import json_text
 
 _SIMPLE = {
     pa.int8(): "TINYINT",
@@ -63,11 +64,7 @@ def to_duckdb(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_fixed_size_binary(t):
         return arr.cast(pa.binary())
     if duckdb_type(t) == "VARCHAR" and not (pa.types.is_string(t) or pa.types.is_large_string(t)):
-        import json
-
-        return pa.array(
-            [None if v is None else json.dumps(v, default=str) for v in arr.to_pylist()], pa.utf8()
-        )
+        return json_text(arr)
     return arr
 
 

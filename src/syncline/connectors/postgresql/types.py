@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.schema.types import JSON, JSONType, UUIDType
-from syncline.writers.values import text_to_uuid
+from syncline.writers.values import json_text, text_to_uuid
 
 _SIMPLE = {
     pa.bool_(): "boolean",
@@ -86,14 +86,14 @@ def to_copy(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         inner = to_copy(arr.flatten())
         if pg_type(t.value_type).endswith("[]"):
-            return _json_text(arr)
+            return json_text(arr)
         return pa.ListArray.from_arrays(
             arr.offsets if not pa.types.is_fixed_size_list(t) else _fixed_offsets(arr),
             inner,
             mask=arr.is_null() if arr.null_count else None,
         )
     if target == "text" and not (pa.types.is_string(t) or pa.types.is_large_string(t)):
-        return _json_text(arr)
+        return json_text(arr)
     if pa.types.is_large_string(t):
         return arr.cast(pa.utf8())
     return arr
@@ -102,12 +102,6 @@ def to_copy(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 def _fixed_offsets(arr: pa.Array) -> pa.Array:
     size = arr.type.list_size
     return pa.array(range(0, (len(arr) + 1) * size, size), pa.int32())
-
-
-def _json_text(arr: pa.Array) -> pa.Array:
-    return pa.array(
-        [None if v is None else json.dumps(v, default=str) for v in arr.to_pylist()], pa.utf8()
-    )
 
 
 def select_expr(quoted: str, t: pa.DataType) -> str:

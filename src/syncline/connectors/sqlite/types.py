@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.schema.types import JSON, JSONType, UUIDType
-from syncline.writers.values import map_columns, text_to_uuid, uuid_to_text
+from syncline.writers.values import json_text, map_columns, text_to_uuid, uuid_to_text
 
 
 def sqlite_type(t: pa.DataType) -> str:
@@ -59,9 +59,7 @@ def to_storage(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     if _is_numeric_list(t):
         joined = pc.binary_join(arr.cast(pa.list_(pa.utf8())), ",")
         return pc.binary_join_element_wise("[", joined, "]", "")
-    return pa.array(
-        [None if v is None else json.dumps(v, default=str) for v in arr.to_pylist()], pa.utf8()
-    )
+    return json_text(arr)
 
 
 def _is_numeric_list(t: pa.DataType) -> bool:
