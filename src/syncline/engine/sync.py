@@ -349,7 +349,7 @@ class _SourceRun:
                 w.migrate([out], dspec.migrate_mode is MigrateMode.FORCED)
             record = summary_record(by_name[name])
             seq = self.ledger.next_seq()
-            w.insert(out, self.transforms[name].record(out, to_arrow_schema(out), record), seq)
+            w.insert(out, self.transforms[name].record(to_arrow_schema(out), record), seq)
             w.flush()
 
     # -- messages --------------------------------------------------------------------------
@@ -398,7 +398,7 @@ class _SourceRun:
         n = msg.record.num_rows
         for name, w in self.writers.items():
             out, schema = self.out[(name, msg.table_name)]
-            w.insert(out, self.transforms[name].record(out, schema, msg.record), seq)
+            w.insert(out, self.transforms[name].record(schema, msg.record), seq)
             self.ledger.durable(name, w.durable_seq)
         self.result.table(msg.table_name).rows += n
         self.progress.rows(msg.table_name, n)

@@ -63,7 +63,7 @@ class DestinationTransform:
                 ]
         return replace(t, columns=tuple(cols))
 
-    def record(self, out_table: Table, schema: pa.Schema, record: pa.RecordBatch) -> pa.RecordBatch:
+    def record(self, schema: pa.Schema, record: pa.RecordBatch) -> pa.RecordBatch:
         n = record.num_rows
         internal: dict[str, pa.Array] = {
             CQ_SYNC_TIME: pa.repeat(pa.scalar(self.sync_time, SYNC_TIME_TYPE), n),
