@@ -99,8 +99,13 @@ def write(workdir: Path) -> Callable[[str, str], Path]:
 
 
 def query(db: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, params).fetchall()
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(sql, params).fetchall()
+        conn.commit()  # tests also use it to set a table up
+        return rows
+    finally:
+        conn.close()
 
 
 def scalar(db: Path | str, sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -115,6 +120,50 @@ def run_subprocess(args: list[str], cwd: Path, **kw: Any) -> subprocess.Complete
         text=True,
         **kw,
     )
+
+
+def wait_for(
+    probe: Callable[[], Any],
+    what: str,
+    *,
+    proc: subprocess.Popen[Any] | None = None,
+    timeout: float = 120.0,
+) -> Any:
+    """Poll ``probe`` until it returns a truthy value (the event), then return that value.
+
+    Tests act on observable events (rows present, a cursor committed, a lock held), never on
+    the clock: the deadline is generous so that a busy machine only makes a test slower.
+    ``probe`` may raise (a table not created yet); that counts as "not yet". If ``proc``
+    exits before the event, the wait ends with None so the caller can tell.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = probe()
+        except Exception:
+            value = None
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            return None
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def sqlite_value(db: Path | str, sql: str) -> Any:
+    """One value from a SQLite file another process is writing (None while it is not there)."""
+    if not Path(db).exists():
+        return None
+    # Read-write, so that a hot journal left by a killed writer is rolled back, not refused.
+    conn = sqlite3.connect(db, timeout=5)
+    try:
+        row = conn.execute(sql).fetchone()
+    finally:
+        conn.close()
+    return row[0] if row else None
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------

@@ -11,10 +11,9 @@ import random
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import config, query, scalar, source_doc, sqlite_doc
+from conftest import config, query, scalar, source_doc, sqlite_doc, sqlite_value, wait_for
 
 EVENTS = 200_000
 
@@ -29,6 +28,16 @@ def _config(write_mode: str) -> str:
         sqlite_doc(extra=f"write_mode: {write_mode}", spec="batch_size: 5000"),
         sqlite_doc(name="state", path="state.sqlite"),
     )
+
+
+def _cursor(state) -> int:
+    return int(
+        sqlite_value(state, "select coalesce(max(cast(value as integer)), 0) from cq_state") or 0
+    )
+
+
+def _max_id(db) -> int:
+    return int(sqlite_value(db, "select coalesce(max(id), 0) from test_incremental_table") or 0)
 
 
 def _sync(cwd) -> subprocess.Popen[bytes]:
@@ -48,24 +57,34 @@ def test_kill_9_at_random_moments_leaves_no_gaps(workdir, write_mode, record_pro
     db, state = workdir / "db.sqlite", workdir / "state.sqlite"
     kills = 0
     cursors: list[int] = []
+    last = 0
     while kills < 10:
         proc = _sync(workdir)
-        time.sleep(rng.uniform(0.3, 1.5))
+        # A random moment, defined by progress rather than by the clock: right after this run
+        # commits its first cursor, or once rows up to a random distance beyond it are written
+        # (between a flush and its cursor commit, or in the middle of the next batch).
+        committed = wait_for(
+            lambda last=last: (c := _cursor(state)) > last and c,
+            f"a cursor past {last}",
+            proc=proc,
+        )
+        distance = rng.choice([0, rng.randint(1, 9_000)])
+        if committed and distance:
+            target = committed + distance
+            wait_for(lambda target=target: _max_id(db) >= target, f"id {target}", proc=proc)
         if proc.poll() is not None:
             break  # finished before the kill: the remaining work is too short
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         kills += 1
-        if state.exists() and db.exists():
-            cursor = int(
-                scalar(state, "select coalesce(max(cast(value as integer)), 0) from cq_state") or 0
-            )
-            present = scalar(
-                db, "select count(distinct id) from test_incremental_table where id <= ?", (cursor,)
-            )
-            # at every moment, the cursor never runs ahead of the committed rows
-            assert present == cursor
-            cursors.append(cursor)
+        cursor = _cursor(state)
+        present = scalar(
+            db, "select count(distinct id) from test_incremental_table where id <= ?", (cursor,)
+        )
+        # at every moment, the cursor never runs ahead of the committed rows
+        assert present == cursor
+        cursors.append(cursor)
+        last = cursor
     assert kills >= 10, "syncs finished too fast to be killed 10 times"
     assert cursors == sorted(cursors) and 0 < cursors[-1] < EVENTS
 
@@ -145,7 +164,12 @@ def test_signal_stops_after_the_rows_already_read(workdir, sig):
     )
     db = workdir / "db.sqlite"
     proc = _sync(workdir)
-    time.sleep(2.0)
+    # act once the sync is demonstrably mid-way: its first cursor is committed
+    assert wait_for(
+        lambda: sqlite_value(db, "select max(cast(value as integer)) from cq_state"),
+        "the first committed cursor",
+        proc=proc,
+    ), "the sync ended before it committed a cursor"
     os.kill(proc.pid, sig)
     assert proc.wait(timeout=30) == 128 + sig
     # the backend is append-only here (write_mode: append): the highest version wins

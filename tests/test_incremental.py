@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import config, query, scalar, source_doc, sqlite_doc
+from conftest import config, query, scalar, source_doc, sqlite_doc, sqlite_value, wait_for
 
 BACKEND = """\
 backend_options:
@@ -256,7 +256,6 @@ def test_state_backend_at_a_literal_grpc_address(write, run_cli, workdir):
 def test_a_second_concurrent_sync_of_the_same_state_fails_fast(write, run_cli, workdir):
     import subprocess
     import sys
-    import time
 
     write(
         "a.yml", config(incremental_source(100_000, extra_spec="batch_delay_ms: 50"), sqlite_doc())
@@ -265,8 +264,12 @@ def test_a_second_concurrent_sync_of_the_same_state_fails_fast(write, run_cli, w
         [sys.executable, "-m", "syncline", "--no-log-file", "sync", "a.yml"], cwd=workdir
     )
     try:
-        time.sleep(1.5)
-        assert first.poll() is None
+        # the lock is taken before the state is read, so a committed cursor means it is held
+        assert wait_for(
+            lambda: sqlite_value(workdir / "db.sqlite", "select count(*) from cq_state_test"),
+            "the first sync's first cursor",
+            proc=first,
+        ), "the first sync ended before committing a cursor"
         r = run_cli("sync", "a.yml")
         assert r.code == 1
         assert "another sync of source test with state table cq_state_test is running" in r.err

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import psycopg
 import pytest
-from conftest import config, run_subprocess, source_doc
+from conftest import config, run_subprocess, source_doc, wait_for
 
 pytestmark = pytest.mark.pg
 
@@ -107,21 +106,22 @@ def test_dropped_connections_are_retried(write, workdir, pg_url):
     src = source_doc(
         destinations=("postgresql",),
         tables='["test_some_table"]',
-        spec="num_rows: 4000\nbatch_size: 100\nbatch_delay_ms: 30",
+        spec="num_rows: 10000\nbatch_size: 100\nbatch_delay_ms: 30",
     )
     write("a.yml", config(src, pg_doc(pg_url, spec="batch_size: 100\nretry_delay: 0.1s")))
     killed: list[int] = []
     stop = threading.Event()
 
     def terminate_sessions() -> None:
-        time.sleep(0.8)
+        # start once the sync is writing: its first rows are in the table
+        wait_for(lambda: q(pg_url, "select count(*) from test_some_table")[0][0], "first rows")
         while not stop.is_set() and len(killed) < 3:
             rows = q(
                 pg_url,
                 "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and application_name <> 'psql'",
             )
             killed.extend(1 for (ok,) in rows if ok)
-            time.sleep(0.5)
+            stop.wait(0.5)
 
     t = threading.Thread(target=terminate_sessions)
     t.start()
@@ -131,7 +131,7 @@ def test_dropped_connections_are_retried(write, workdir, pg_url):
     assert killed, "no session was terminated during the sync"
     assert p.returncode == 0, p.stderr
     assert "transient error" in p.stderr
-    assert q(pg_url, "select count(*), count(distinct id) from test_some_table") == [(4000, 4000)]
+    assert q(pg_url, "select count(*), count(distinct id) from test_some_table") == [(10000, 10000)]
 
 
 def test_persistent_error_fails_the_sync(write, run_cli, pg_url):
