@@ -61,4 +61,3 @@ class TableDone:
 
 
 SyncMessage = MigrateTable | Insert | DeleteRecord | SyncError | Checkpoint | TableDone
-WriteMessage = MigrateTable | Insert | DeleteStale | DeleteRecord

@@ -25,7 +25,3 @@ class WriteError(SynclineError):
 
 class StateError(SynclineError):
     """The state backend could not be read or written."""
-
-
-class TransientError(SynclineError):
-    """A failure worth retrying (dropped connection, lock timeout, deadlock)."""

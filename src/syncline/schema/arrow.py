@@ -122,11 +122,3 @@ def rows_to_record(schema: pa.Schema, rows: Sequence[Mapping[str, Any]]) -> pa.R
     """Column-wise conversion of row dicts; a missing key is NULL."""
     arrays = [column_array(f.type, [r.get(f.name) for r in rows]) for f in schema]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def table_name_of(record: pa.RecordBatch) -> str:
-    md = record.schema.metadata or {}
-    name = md.get(MD_TABLE_NAME)
-    if not name:
-        raise ValueError("record batch has no cq:table_name metadata")
-    return str(name.decode())

@@ -45,11 +45,6 @@ def with_cq_id_columns(table: Table) -> Table:
     return replace(table, columns=(cq_id, parent_id, *own), relations=relations)
 
 
-def cq_id_as_only_pk(table: Table) -> Table:
-    cols = tuple(replace(c, primary_key=(c.name == CQ_ID)) for c in table.columns)
-    return replace(table, columns=cols)
-
-
 def random_uuids(n: int) -> pa.Array:
     """n random version-4 UUIDs, built in bulk."""
     raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
