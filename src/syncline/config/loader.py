@@ -76,15 +76,22 @@ def load_documents(paths: list[str]) -> list[Document]:
             text = f.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"cannot read file: {e}", file=str(f)) from e
-        text = text.replace("\r\n", "\n")
-        sections = text.split("\n---\n")
-        # Line offset of each section, so YAML errors point into the file.
-        offset = 0
-        for i, section in enumerate(sections, start=1):
-            doc = _parse_section(str(f), i, section, offset)
-            offset += section.count("\n") + 2
-            if doc is not None:
-                docs.append(doc)
+        docs.extend(load_text(str(f), text))
+    return docs
+
+
+def load_text(file: str, text: str) -> list[Document]:
+    """The documents of one config text; ``file`` is the name errors give it."""
+    docs: list[Document] = []
+    text = text.replace("\r\n", "\n")
+    sections = text.split("\n---\n")
+    # Line offset of each section, so YAML errors point into the file.
+    offset = 0
+    for i, section in enumerate(sections, start=1):
+        doc = _parse_section(file, i, section, offset)
+        offset += section.count("\n") + 2
+        if doc is not None:
+            docs.append(doc)
     return docs
 
 

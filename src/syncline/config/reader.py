@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from syncline.config.errors import ConfigError, ConfigErrors
-from syncline.config.loader import Document, load_documents
+from syncline.config.loader import Document, load_documents, load_text
 from syncline.config.models import DestinationSpec, SourceSpec, WriteMode
 
 _TABLES_HINT = (
@@ -52,13 +52,19 @@ class Config:
         return [s.spec for s in self.sources]
 
 
-def read_config(paths: list[str], *, relaxed: bool = False) -> Config:
+def read_config(
+    paths: list[str], *, relaxed: bool = False, texts: list[tuple[str, str]] | None = None
+) -> Config:
     """Load, check every document, then check the documents against each other.
 
     ``relaxed`` is for commands that use only part of a config (tables, test-connection):
-    sources need not list destinations and one plugin of either kind is enough.
+    sources need not list destinations and one plugin of either kind is enough. ``texts``
+    are configs given as text, as (name for errors, YAML) pairs, read after the files.
     """
-    docs = load_documents(paths)
+    docs = load_documents(paths) if paths else []
+    for name, text in texts or []:
+        docs.extend(load_text(name, text))
+    paths = paths + [name for name, _ in texts or []]
     config = Config(files=sorted({d.file for d in docs}))
     errors: list[ConfigError] = []
     for doc in docs:

@@ -57,7 +57,10 @@ class SyncFailed(SynclineError):
 
 class SyncInterrupted(SynclineError):
     def __init__(self, signum: int) -> None:
-        super().__init__(f"sync interrupted by signal {signum}")
+        # signum 0: a stop requested by a caller of the API rather than by a signal
+        super().__init__(
+            f"sync interrupted by signal {signum}" if signum else "sync interrupted on request"
+        )
         self.signum = signum
 
 
@@ -86,8 +89,10 @@ class SyncSettings:
 
 
 class StopRequest:
-    def __init__(self) -> None:
-        self._event = threading.Event()
+    """A cooperative stop; ``event`` lets a caller (an orchestrator) share its own."""
+
+    def __init__(self, event: threading.Event | None = None) -> None:
+        self._event = event or threading.Event()
         self.signum = 0
 
     def request(self, signum: int) -> None:
@@ -333,6 +338,7 @@ class _SourceRun:
         if held and self.state is not None:
             self.state.commit(held)  # every row of this sync is durable by now
             self.result.checkpoints_committed += 1
+            self.result.cursors.update(held)
         self._delete_stale()
         self._send_summaries()
 
@@ -414,6 +420,7 @@ class _SourceRun:
         crashpoints.crash("after_flush_before_state")
         self.state.commit(ready)
         self.result.checkpoints_committed += 1
+        self.result.cursors.update(ready)
         log.debug("committed checkpoints %s", ready)
 
     def _delete_stale(self) -> None:

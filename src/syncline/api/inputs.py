@@ -1,0 +1,39 @@
+"""What the API accepts as a config: paths, YAML text or Python dicts, all read the same way."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
+
+import yaml
+
+from syncline.config.reader import Config, read_config
+
+# One config, as a user holds it: a file or folder, several of them, YAML text, or the
+# documents a file holds as dicts ({"kind": "source", "spec": {...}}).
+_One: TypeAlias = str | os.PathLike[str] | Mapping[str, Any]
+ConfigInput: TypeAlias = _One | Sequence[_One]
+
+
+def load_config(config: ConfigInput, *, relaxed: bool = False) -> Config:
+    """Read and validate ``config``; errors are the CLI's, naming file, document and key.
+
+    A string with a line break or starting with ``kind:`` is YAML text (named ``<string>``
+    in errors); any other string is a path. Dicts are named ``<dict N>``.
+    """
+    paths: list[str] = []
+    texts: list[tuple[str, str]] = []
+    items = [config] if isinstance(config, str | os.PathLike | Mapping) else list(config)
+    for i, item in enumerate(items, start=1):
+        if isinstance(item, Mapping):
+            texts.append((f"<dict {i}>", yaml.safe_dump(dict(item), sort_keys=False)))
+        elif isinstance(item, str) and _is_yaml_text(item):
+            texts.append(("<string>" if len(items) == 1 else f"<string {i}>", item))
+        else:
+            paths.append(os.fspath(item))
+    return read_config(paths, relaxed=relaxed, texts=texts)
+
+
+def _is_yaml_text(value: str) -> bool:
+    return "\n" in value or value.lstrip().startswith("kind:")

@@ -1,0 +1,205 @@
+"""The public operations: sync, validate, migrate, tables and state.
+
+Safe from any thread and several times in one process: nothing here installs signal
+handlers (unless asked, from the main thread) or changes logging; every plugin opened is
+closed before a call returns. Log records go to the ``syncline`` logger; the caller's
+handlers decide where they end up.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from syncline.api.inputs import ConfigInput, load_config
+from syncline.api.results import (
+    EngineProgress,
+    NoProgress,
+    Progress,
+    SyncFailedError,
+    SyncResult,
+    sync_result,
+)
+from syncline.config.reader import Config
+from syncline.engine.migrate import run_migrate
+from syncline.engine.plugins import check_external_specs, resolve_plugins
+from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
+from syncline.plugin.errors import SynclineError
+from syncline.schema.table import Table, flatten
+
+
+def sync(
+    config: ConfigInput,
+    *,
+    sources: Sequence[str] | None = None,
+    tables: Sequence[str] | None = None,
+    shard: tuple[int, int] | None = None,
+    no_migrate: bool = False,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    handle_signals: bool = False,
+    invocation_id: str | None = None,
+) -> SyncResult:
+    """Sync every source of ``config`` (or only ``sources``) to its destinations.
+
+    ``tables`` replaces each selected source's ``tables`` patterns for this run. ``shard``
+    is ``(n, total)``, as ``--shard n/total``. Setting ``stop`` asks the sync to stop: rows
+    already read are written and their cursors committed, then :class:`SyncFailedError` is
+    raised with ``stopped=True``. ``handle_signals`` (main thread only) makes SIGINT and
+    SIGTERM do the same, as the CLI does.
+
+    Returns per-source and per-table figures; a source that fails raises
+    :class:`SyncFailedError` (its ``result`` holds what was done). Tables that failed while
+    the sync went on are counted in ``errors`` of the result, not raised.
+    """
+    cfg = _select(load_config(config), sources, tables)
+    plugins = resolve_plugins(cfg)
+    request = StopRequest(stop)
+    settings = SyncSettings(
+        no_migrate=no_migrate,
+        shard=_check_shard(shard),
+        invocation_id=invocation_id or str(uuid.uuid4()),
+        stop=request,
+    )
+    engine_progress = EngineProgress(progress or NoProgress())
+    with _signals(request) if handle_signals else _nothing():
+        try:
+            results = run_sync(cfg, plugins, settings, engine_progress)
+        except SyncFailed as e:
+            raise SyncFailedError(
+                str(e), sync_result(e.results), stopped=e.interrupted is not None
+            ) from e
+    return sync_result(results)
+
+
+def validate(config: ConfigInput) -> None:
+    """Check a config as ``syncline validate-config`` does; raises ``ConfigErrors``."""
+    check_external_specs(resolve_plugins(load_config(config)))
+
+
+def migrate(config: ConfigInput, *, invocation_id: str | None = None) -> None:
+    """Create or update every destination table of every source, without syncing."""
+    cfg = load_config(config)
+    run_migrate(cfg, resolve_plugins(cfg), invocation_id or str(uuid.uuid4()))
+
+
+def tables(config: ConfigInput) -> dict[str, list[Table]]:
+    """Every table each source offers (children flattened after their parents)."""
+    cfg = load_config(config, relaxed=True)
+    plugins = resolve_plugins(cfg)
+    out: dict[str, list[Table]] = {}
+    for src in cfg.sources:
+        source = plugins.sources[src.spec.name].create(no_connection=True)
+        try:
+            out[src.spec.name] = flatten(source.tables())
+        finally:
+            source.close()
+    return out
+
+
+def show_state(config: ConfigInput) -> dict[str, dict[str, str]]:
+    """The committed cursors of each source with a state backend: {source: {key: value}}."""
+    cfg = load_config(config, relaxed=True)
+    plugins = resolve_plugins(cfg)
+    out: dict[str, dict[str, str]] = {}
+    for spec in cfg.source_specs():
+        client = open_state(spec, cfg, plugins)
+        if client is None:
+            continue
+        try:
+            out[spec.name] = dict(client.items())
+        finally:
+            client.close()
+    return out
+
+
+def reset_state(
+    config: ConfigInput,
+    *,
+    sources: Sequence[str] | None = None,
+    tables: Sequence[str] | None = None,
+) -> dict[str, list[str]]:
+    """Clear cursors (all, or only those of ``tables``) so the next sync reads in full.
+
+    Returns the keys cleared per source.
+    """
+    cfg = load_config(config, relaxed=True)
+    plugins = resolve_plugins(cfg)
+    known_sources = {s.name for s in cfg.source_specs()}
+    for name in sources or []:
+        if name not in known_sources:
+            raise SynclineError(f"unknown source {name}")
+    cleared: dict[str, list[str]] = {}
+    for spec in cfg.source_specs():
+        if sources and spec.name not in sources:
+            continue
+        client = open_state(spec, cfg, plugins)
+        if client is None:
+            continue
+        try:
+            keys = [
+                k for k in client.items() if not tables or any(key_of_table(k, t) for t in tables)
+            ]
+            client.commit(dict.fromkeys(keys))
+            cleared[spec.name] = keys
+        finally:
+            client.close()
+    return cleared
+
+
+def key_of_table(key: str, table: str) -> bool:
+    """Whether a cursor key belongs to ``table`` (``table`` or ``table/<client>``)."""
+    return key == table or (key.startswith(table) and key[len(table)] in "/:|.")
+
+
+def _select(cfg: Config, sources: Sequence[str] | None, tables: Sequence[str] | None) -> Config:
+    chosen = cfg.sources
+    if sources is not None:
+        names = {s.spec.name for s in cfg.sources}
+        for name in sources:
+            if name not in names:
+                raise SynclineError(f"unknown source {name} (config has {', '.join(names)})")
+        chosen = [s for s in cfg.sources if s.spec.name in sources]
+    if tables is not None:
+        chosen = [
+            replace(s, spec=s.spec.model_copy(update={"tables": list(tables)})) for s in chosen
+        ]
+    return replace(cfg, sources=chosen)
+
+
+def _check_shard(shard: tuple[int, int] | None) -> tuple[int, int] | None:
+    if shard is None:
+        return None
+    num, total = shard
+    if num < 1 or total < 1 or num > total:
+        raise SynclineError(f"invalid shard {num}/{total}: need 1 <= num <= total")
+    return shard
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+@contextmanager
+def _signals(request: StopRequest) -> Iterator[None]:
+    """SIGINT/SIGTERM stop the sync after the rows already read; a second one stops now."""
+    if threading.current_thread() is not threading.main_thread():
+        raise SynclineError("handle_signals=True needs the main thread")
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if request.is_set():
+            raise KeyboardInterrupt
+        request.request(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
