@@ -240,3 +240,23 @@ def test_typed_user_script_runs_and_passes_mypy_strict(workdir):
         text=True,
     )
     assert checked.returncode == 0, checked.stdout
+
+
+def test_the_orchestrator_example_records_counts_per_table(workdir):
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "examples" / "dagster_asset.py"
+    spec = importlib.util.spec_from_file_location("dagster_asset_example", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = config(_incremental("test", "sqlite", 25), sqlite_doc())
+    metadata = module.sync_with_counts(text)
+    assert metadata == {
+        "rows": 25,
+        "errors": 0,
+        "test.test_incremental_table.rows": 25,
+        "test.cursors": {"test_incremental_table/client_0": "25"},
+    }
+    # a second run moves nothing new and says so
+    assert module.sync_with_counts(text)["test.test_incremental_table.rows"] == 0
