@@ -133,7 +133,8 @@ def wait_for(
 
     Tests act on observable events (rows present, a cursor committed, a lock held), never on
     the clock: the deadline is generous so that a busy machine only makes a test slower.
-    ``probe`` may raise (a table not created yet); that counts as "not yet". If ``proc``
+    ``probe`` may raise (a table not created yet); that counts as "not yet", except for an
+    AssertionError, which ends the wait. If ``proc``
     exits before the event, the wait ends with None so the caller can tell.
     """
     import time
@@ -142,6 +143,8 @@ def wait_for(
     while True:
         try:
             value = probe()
+        except AssertionError:
+            raise  # the probe found something wrong: no point in waiting
         except Exception:
             value = None
         if value:

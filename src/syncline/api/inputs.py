@@ -8,6 +8,8 @@ from typing import Any, TypeAlias
 
 import yaml
 
+from syncline.config.errors import ConfigError
+from syncline.config.loader import expand_paths
 from syncline.config.reader import Config, read_config
 
 # One config, as a user holds it: a file or folder, several of them, YAML text, or the
@@ -22,6 +24,23 @@ def load_config(config: ConfigInput, *, relaxed: bool = False) -> Config:
     A string with a line break or starting with ``kind:`` is YAML text (named ``<string>``
     in errors); any other string is a path. Dicts are named ``<dict N>``.
     """
+    paths, texts = _split(config)
+    return read_config(paths, relaxed=relaxed, texts=texts)
+
+
+def config_texts(config: ConfigInput) -> list[tuple[str, str]]:
+    """The config as (name, YAML) pairs, files read now: what a shard elsewhere receives."""
+    paths, texts = _split(config)
+    read: list[tuple[str, str]] = []
+    for f in expand_paths(paths) if paths else []:
+        try:
+            read.append((str(f), f.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read file: {e}", file=str(f)) from e
+    return read + texts
+
+
+def _split(config: ConfigInput) -> tuple[list[str], list[tuple[str, str]]]:
     paths: list[str] = []
     texts: list[tuple[str, str]] = []
     items = [config] if isinstance(config, str | os.PathLike | Mapping) else list(config)
@@ -32,7 +51,7 @@ def load_config(config: ConfigInput, *, relaxed: bool = False) -> Config:
             texts.append(("<string>" if len(items) == 1 else f"<string {i}>", item))
         else:
             paths.append(os.fspath(item))
-    return read_config(paths, relaxed=relaxed, texts=texts)
+    return paths, texts
 
 
 def _is_yaml_text(value: str) -> bool:

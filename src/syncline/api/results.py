@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Protocol
 
 from syncline.engine.summary import SourceResult
@@ -119,9 +118,9 @@ def source_result(r: SourceResult) -> SourceSyncResult:
         name=r.source_name,
         path=r.source_path,
         destinations=tuple(name for name, _ in r.destinations),
-        tables=MappingProxyType(tables),
+        tables=tables,
         duration_s=r.duration_s,
-        cursors=MappingProxyType(dict(r.cursors)),
+        cursors=dict(r.cursors),
         warnings=r.warnings,
         error=r.failed,
     )

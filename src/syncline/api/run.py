@@ -13,10 +13,9 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
-from syncline.api.inputs import ConfigInput, load_config
+from syncline.api.inputs import ConfigInput, config_texts, load_config
 from syncline.api.results import (
     EngineProgress,
     NoProgress,
@@ -25,10 +24,12 @@ from syncline.api.results import (
     SyncResult,
     sync_result,
 )
-from syncline.config.reader import Config
+from syncline.config.reader import read_config
+from syncline.config.selection import select_sources
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import check_external_specs, resolve_plugins
 from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
+from syncline.executors import ExecutorName, ShardedRun, combine, run_sharded
 from syncline.plugin.errors import SynclineError
 from syncline.schema.table import Table, flatten
 
@@ -44,6 +45,9 @@ def sync(
     stop: threading.Event | None = None,
     handle_signals: bool = False,
     invocation_id: str | None = None,
+    executor: ExecutorName = "local",
+    shards: int | None = None,
+    address: str | None = None,
 ) -> SyncResult:
     """Sync every source of ``config`` (or only ``sources``) to its destinations.
 
@@ -53,11 +57,29 @@ def sync(
     raised with ``stopped=True``. ``handle_signals`` (main thread only) makes SIGINT and
     SIGTERM do the same, as the CLI does.
 
+    ``executor`` runs the sync in this process (``local``), or split into ``shards`` run in
+    a local process pool (``processes``) or on a Dask cluster (``dask``, at ``address`` or
+    on a local cluster on loopback); see :mod:`syncline.executors`.
+
     Returns per-source and per-table figures; a source that fails raises
     :class:`SyncFailedError` (its ``result`` holds what was done). Tables that failed while
     the sync went on are counted in ``errors`` of the result, not raised.
     """
-    cfg = _select(load_config(config), sources, tables)
+    if executor != "local":
+        return _sync_sharded(
+            ShardedRun(
+                texts=tuple(config_texts(config)),
+                executor=executor,
+                invocation_id=invocation_id or str(uuid.uuid4()),
+                shards=shards,
+                address=address,
+                sources=tuple(sources) if sources is not None else None,
+                tables=tuple(tables) if tables is not None else None,
+                no_migrate=no_migrate,
+            ),
+            progress or NoProgress(),
+        )
+    cfg = select_sources(load_config(config), sources, tables)
     plugins = resolve_plugins(cfg)
     request = StopRequest(stop)
     settings = SyncSettings(
@@ -75,6 +97,19 @@ def sync(
                 str(e), sync_result(e.results), stopped=e.interrupted is not None
             ) from e
     return sync_result(results)
+
+
+def _sync_sharded(run: ShardedRun, progress: Progress) -> SyncResult:
+    # Checked here, before anything is created: the same errors as a local sync.
+    select_sources(read_config([], texts=list(run.texts)), run.sources, run.tables)
+    outcomes = run_sharded(run, progress.rows)
+    results, errors = combine(outcomes)
+    result = sync_result(results)
+    for source in result.sources:
+        progress.source_finished(source)
+    if errors:
+        raise SyncFailedError("; ".join(errors), result)
+    return result
 
 
 def validate(config: ConfigInput) -> None:
@@ -155,21 +190,6 @@ def reset_state(
 def key_of_table(key: str, table: str) -> bool:
     """Whether a cursor key belongs to ``table`` (``table`` or ``table/<client>``)."""
     return key == table or (key.startswith(table) and key[len(table)] in "/:|.")
-
-
-def _select(cfg: Config, sources: Sequence[str] | None, tables: Sequence[str] | None) -> Config:
-    chosen = cfg.sources
-    if sources is not None:
-        names = {s.spec.name for s in cfg.sources}
-        for name in sources:
-            if name not in names:
-                raise SynclineError(f"unknown source {name} (config has {', '.join(names)})")
-        chosen = [s for s in cfg.sources if s.spec.name in sources]
-    if tables is not None:
-        chosen = [
-            replace(s, spec=s.spec.model_copy(update={"tables": list(tables)})) for s in chosen
-        ]
-    return replace(cfg, sources=chosen)
 
 
 def _check_shard(shard: tuple[int, int] | None) -> tuple[int, int] | None:

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from syncline.api.inputs import config_texts
 from syncline.cli.docs import write_docs
 from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
@@ -21,6 +22,7 @@ from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import Plugins, check_external_specs, resolve_plugins
 from syncline.engine.summary import SourceResult, append_summaries
 from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
+from syncline.executors import ShardedRun, combine, run_sharded
 from syncline.plugin.errors import SynclineError
 from syncline.schema.table import flatten
 
@@ -76,6 +78,8 @@ def sync(
     counter: Counter,
     started: float,
 ) -> int:
+    if args.executor != "local":
+        return _sync_sharded(args, config, invocation_id, counter, started)
     stop = StopRequest()
     settings = SyncSettings(
         no_migrate=args.no_migrate,
@@ -116,6 +120,36 @@ def sync(
             append_summaries(args.summary_location, results)
         if results:
             _print_summary(results, counter, started)
+    return 0
+
+
+def _sync_sharded(
+    args: argparse.Namespace, config: Config, invocation_id: str, counter: Counter, started: float
+) -> int:
+    """Shards on a process pool or a Dask cluster; one summary adds them up."""
+    if args.shard:
+        raise SynclineError("--shard runs one shard here: use it with --executor local")
+    if args.shards is not None and args.shards < 1:
+        raise SynclineError(f"invalid --shards {args.shards}: must be at least 1")
+    run = ShardedRun(
+        texts=tuple(config_texts(args.paths)),
+        executor=args.executor,
+        invocation_id=invocation_id,
+        shards=args.shards,
+        address=args.address,
+        no_migrate=args.no_migrate,
+    )
+    progress = LogProgress()
+    for src in config.sources:
+        print(f"Starting sync for: {src.spec.name} -> [{', '.join(src.spec.destinations)}]")
+        progress.source_started(src.spec.name, src.spec.destinations)
+    results, errors = combine(run_sharded(run, progress.rows))
+    if args.summary_location and results:
+        append_summaries(args.summary_location, results)
+    if results:
+        _print_summary(results, counter, started)
+    if errors:
+        raise SynclineError("; ".join(errors))
     return 0
 
 

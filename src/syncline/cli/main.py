@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-migrate", action="store_true", help="do not create or change tables")
     p.add_argument("--summary-location", help="append a JSON summary line per destination here")
     p.add_argument("--shard", help="sync only shard N of T (format N/T), e.g. 1/4")
+    p.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "processes", "dask"],
+        help="where shards run: this process (default), a local process pool, a Dask cluster",
+    )
+    p.add_argument("--shards", type=int, help="number of shards (default: twice the workers)")
+    p.add_argument("--address", help="Dask scheduler address (default: a local cluster)")
 
     add("migrate", "Create or update the destination tables of every source, without syncing.")
 

@@ -115,3 +115,6 @@ class PluginInfo:
     spec_model: type[BaseModel]
     factory: Callable[[Any, PluginContext], Any]
     description: str = ""
+    # False where only one process at a time can write (an embedded single-writer file):
+    # sharded runs in several processes refuse such a destination.
+    multi_process_writes: bool = True

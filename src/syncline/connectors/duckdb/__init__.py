@@ -9,6 +9,7 @@ PLUGIN = PluginInfo(
     spec_model=DuckDBSpec,
     factory=DuckDBDestination,
     description="An embedded DuckDB database file.",
+    multi_process_writes=False,  # DuckDB lets one process open a file for writing
 )
 
 __all__ = ["PLUGIN", "DuckDBDestination", "DuckDBSpec"]

@@ -1,0 +1,117 @@
+"""Where a sync's shards run: in this process, a local process pool, or a Dask cluster.
+
+Every shard is one engine run over the whole config with ``shard=(n, T)``: it syncs its
+share of each source's (table, client) pairs, commits its own cursors through its own
+ledger, and deletes as stale only its own rows (its ``_cq_source_name`` carries the shard
+suffix), and only when it was clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from syncline.config.reader import read_config
+from syncline.config.selection import select_sources
+from syncline.engine.migrate import run_migrate
+from syncline.engine.plugins import Plugins, resolve_plugins
+from syncline.engine.summary import SourceResult, TableStats
+from syncline.engine.sync import open_state
+from syncline.executors.shards import ShardOutcome, ShardTask
+from syncline.plugin.errors import SynclineError
+
+ExecutorName = Literal["local", "processes", "dask"]
+EXECUTORS: tuple[str, ...] = ("local", "processes", "dask")
+
+
+@dataclass(frozen=True)
+class ShardedRun:
+    texts: tuple[tuple[str, str], ...]
+    executor: ExecutorName
+    invocation_id: str
+    shards: int | None = None  # default: twice the workers
+    address: str | None = None  # Dask scheduler; None starts a local cluster
+    sources: tuple[str, ...] | None = None
+    tables: tuple[str, ...] | None = None
+    no_migrate: bool = False
+
+
+def run_sharded(run: ShardedRun, on_rows: Callable[[str, int], None]) -> list[ShardOutcome]:
+    """Prepare once (tables, state tables), then run every shard; failed shards are
+    reported in their outcome, never raised, so that the others' results are kept."""
+    config = select_sources(read_config([], texts=list(run.texts)), run.sources, run.tables)
+    plugins = resolve_plugins(config)
+    _refuse_single_writer_destinations(plugins)
+    if not run.no_migrate:
+        run_migrate(config, plugins, run.invocation_id)
+    for spec in config.source_specs():
+        client = open_state(spec, config, plugins, run.invocation_id)  # creates the table
+        if client is not None:
+            client.close()
+
+    def tasks(total: int) -> list[ShardTask]:
+        return [
+            ShardTask(run.texts, (n, total), run.invocation_id, run.sources, run.tables)
+            for n in range(1, total + 1)
+        ]
+
+    if run.executor == "dask":
+        from syncline.executors.dask import dask_client, run_on_dask, workers_of
+
+        with dask_client(run.address) as client:
+            total = run.shards or 2 * workers_of(client)
+            return run_on_dask(client, tasks(total), on_rows)
+    if run.executor == "processes":
+        import os
+
+        from syncline.executors.pool import run_in_processes
+
+        workers = os.cpu_count() or 1
+        total = run.shards or 2 * workers
+        return run_in_processes(tasks(total), min(workers, total), on_rows)
+    raise SynclineError(f"unknown executor {run.executor} (one of {', '.join(EXECUTORS)})")
+
+
+def _refuse_single_writer_destinations(plugins: Plugins) -> None:
+    for name, resolved in plugins.destinations.items():
+        if not resolved.info.multi_process_writes:
+            raise SynclineError(
+                f"destination {name} ({resolved.info.path}) takes writes from one process at a "
+                "time: use --executor local, or another destination for sharded runs"
+            )
+
+
+def combine(outcomes: list[ShardOutcome]) -> tuple[list[SourceResult], list[str]]:
+    """One result per source with every shard's tables added up, and the shards' errors."""
+    combined: dict[str, SourceResult] = {}
+    errors: list[str] = []
+    for outcome in sorted(outcomes, key=lambda o: o.shard):
+        if outcome.error:
+            errors.append(f"shard {outcome.shard[0]}/{outcome.shard[1]}: {outcome.error}")
+        for r in outcome.results:
+            into = combined.get(r.source_name)
+            if into is None:
+                into = combined[r.source_name] = SourceResult(
+                    source_name=r.source_name,
+                    source_path=r.source_path,
+                    destinations=r.destinations,
+                    sync_id=r.sync_id,
+                    sync_time=r.sync_time,
+                )
+            for name, stats in r.tables.items():
+                t = into.tables.setdefault(name, TableStats())
+                t.rows += stats.rows
+                t.errors += stats.errors
+                t.started = min(t.started, stats.started) if t.started else stats.started
+                t.finished = max(t.finished, stats.finished)
+            into.duration_s = max(into.duration_s, r.duration_s)
+            into.checkpoints_committed += r.checkpoints_committed
+            into.cursors.update(r.cursors)
+            into.warnings += r.warnings
+            if r.failed:
+                into.failed = "; ".join(x for x in (into.failed, r.failed) if x)
+    return list(combined.values()), errors
+
+
+__all__ = ["EXECUTORS", "ExecutorName", "ShardedRun", "combine", "run_sharded"]

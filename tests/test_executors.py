@@ -1,0 +1,231 @@
+"""Sharded syncs on a real Dask cluster (a `dask scheduler` and two `dask worker` processes on
+loopback) and on a local process pool: the same data as one process, nothing lost when a
+worker is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import config, query, run_subprocess, sqlite_doc, sqlite_value, wait_for
+
+import syncline
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory):
+    """A scheduler and two single-threaded workers (each under a nanny that restarts it)."""
+    from syncline.testing.postgres import free_port
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    cwd = tmp_path_factory.mktemp("dask")
+    procs = [
+        subprocess.Popen(
+            [
+                str(bin_dir / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    for _ in range(2):
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(bin_dir / "dask"),
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                ],
+                cwd=cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    client = None
+    try:
+        client = wait_for(lambda: distributed.Client(address, timeout="5s"), "the scheduler")
+        client.wait_for_workers(2, timeout=120)
+        yield client, address
+    finally:
+        if client is not None:
+            client.close()
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _source(clients: int, rows: int, events: int, extra_spec: str = "") -> str:
+    return f"""\
+kind: source
+spec:
+  name: test
+  path: cloudquery/test
+  tables: ["*"]
+  destinations: [sqlite]
+  backend_options:
+    table_name: cq_state
+    connection: "@@plugins.sqlite.connection"
+  spec:
+    num_clients: {clients}
+    num_rows: {rows}
+    num_sub_rows: 2
+    num_events: {events}
+    batch_size: 100
+{extra_spec}"""
+
+
+def _config(db: Path, clients: int, rows: int, events: int, extra_spec: str = "") -> str:
+    # absolute paths: relative ones resolve in each worker's own working directory
+    return config(
+        _source(clients, rows, events, extra_spec),
+        sqlite_doc(path=str(db), extra="write_mode: overwrite-delete-stale"),
+    )
+
+
+def _data(db: Path, table: str) -> list[tuple[Any, ...]]:
+    columns = [r[1] for r in query(db, f"pragma table_info({table})") if not r[1].startswith("_cq")]
+    return query(db, f"select {', '.join(columns)} from {table} order by {', '.join(columns)}")
+
+
+def _same_data(a: Path, b: Path) -> None:
+    for table in ("test_some_table", "test_sub_table", "test_incremental_table"):
+        assert _data(a, table) == _data(b, table), table
+    assert query(a, "select key, value from cq_state order by key") == query(
+        b, "select key, value from cq_state order by key"
+    )
+
+
+@pytest.mark.slow
+def test_dask_shards_sync_the_same_data_as_one_process(workdir, dask_cluster):
+    _client, address = dask_cluster
+    single, sharded = workdir / "single.sqlite", workdir / "sharded.sqlite"
+    seen: dict[str, int] = {}
+
+    class Rows(syncline.NoProgress):
+        def rows(self, table: str, count: int) -> None:
+            seen[table] = seen.get(table, 0) + count
+
+    syncline.sync(_config(single, 6, 40, 500))
+    result = syncline.sync(
+        _config(sharded, 6, 40, 500),
+        executor="dask",
+        address=address,
+        shards=4,
+        progress=Rows(),
+    )
+    _same_data(single, sharded)
+    assert result.source("test").tables["test_incremental_table"].rows == 3000
+    assert result.rows == 6 * 40 + 6 * 40 * 2 + 3000
+    # progress from the workers reached this process, table by table
+    assert seen == {t.name: t.rows for t in result.source("test").tables.values()}
+    # every shard wrote under its own source name
+    assert query(
+        sharded,
+        "select count(distinct n) from (select _cq_source_name n from test_incremental_table "
+        "union all select _cq_source_name from test_some_table)",
+    ) == [(4,)]
+
+    # fewer rows upstream: each shard deletes its own stale rows, as one process does
+    syncline.sync(_config(single, 6, 25, 500))
+    syncline.sync(_config(sharded, 6, 25, 500), executor="dask", address=address, shards=4)
+    assert sqlite_value(sharded, "select count(*) from test_some_table") == 6 * 25
+    _same_data(single, sharded)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_shard_loses_nothing(workdir, dask_cluster):
+    client, address = dask_cluster
+    db = workdir / "db.sqlite"
+    events = 6000
+    text = _config(db, 4, 1, events, "    batch_delay_ms: 15\n")
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = syncline.sync(text, executor="dask", address=address, shards=4)
+        except BaseException as e:
+            outcome["error"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    # Once a shard runs and has written rows, kill the worker running one. The database is
+    # read only after the shards started: tables are created in this process first, and two
+    # SQLite libraries (ADBC's and sqlite3's) must not share a file in one process.
+    busy = wait_for(
+        lambda: [w for w, keys in client.processing().items() if keys] or not t.is_alive(),
+        "a busy worker",
+    )
+    assert t.is_alive(), outcome.get("error")
+    assert wait_for(
+        lambda: sqlite_value(db, "select count(*) from test_incremental_table"),
+        "rows of a running shard",
+    )
+    busy = [w for w, keys in client.processing().items() if keys] or busy
+    pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+    os.kill(pid, signal.SIGKILL)
+    t.join(timeout=600)
+    assert "error" not in outcome, outcome.get("error")
+    # every event of every client arrived, and every cursor is at the end
+    assert query(
+        db,
+        "select client_id, count(distinct id), min(id), max(id) from test_incremental_table "
+        "group by client_id order by client_id",
+    ) == [(c, events, 1, events) for c in range(4)]
+    assert query(db, "select value from cq_state") == [(str(events),)] * 4
+    client.wait_for_workers(2, timeout=120)  # the nanny restarted the worker
+
+
+def test_process_pool_shards_and_single_writer_destinations_are_refused(workdir):
+    db = workdir / "db.sqlite"
+    syncline.sync(_config(db, 3, 10, 200), executor="processes", shards=3)
+    assert query(db, "select count(*), count(distinct client_id) from test_some_table") == [(30, 3)]
+    assert query(
+        db,
+        "select count(distinct n) from (select _cq_source_name n from test_incremental_table "
+        "union all select _cq_source_name from test_some_table)",
+    ) == [(3,)]
+    assert query(db, "select key, value from cq_state order by key") == [
+        (f"test_incremental_table/client_{c}", "200") for c in range(3)
+    ]
+    duck = config(
+        _source(2, 10, 0)
+        .replace("destinations: [sqlite]", "destinations: [duck]")
+        .replace("@@plugins.sqlite.connection", "@@plugins.duck.connection"),
+        "kind: destination\nspec:\n  name: duck\n  path: cloudquery/duckdb\n"
+        f"  spec:\n    connection_string: {workdir / 'db.duckdb'}\n",
+    )
+    (workdir / "duck.yml").write_text(duck)
+    p = run_subprocess(["sync", "duck.yml", "--executor", "processes"], workdir)
+    assert p.returncode == 1
+    assert (
+        "Error: destination duck (cloudquery/duckdb) takes writes from one process at a time: "
+        "use --executor local, or another destination for sharded runs"
+    ) in p.stderr
+    assert "Traceback" not in p.stderr
+    assert not (workdir / "db.duckdb").exists()
