@@ -14,7 +14,13 @@ from google.cloud import bigquery
 from syncline.config.models import WriteMode
 from syncline.connectors.bigquery.client import api_message, ensure_dataset, make_client
 from syncline.connectors.bigquery.spec import BigQuerySpec, TimePartitioning
-from syncline.connectors.bigquery.types import column_field, from_bigquery, shape_of, to_bigquery
+from syncline.connectors.bigquery.types import (
+    bigquery_type,
+    column_field,
+    from_bigquery,
+    shape_of,
+    to_bigquery,
+)
 from syncline.connectors.bigquery.writes import Target, insert_all, load_parquet, use_load_job
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
@@ -130,7 +136,8 @@ class BigQueryDestination:
             return
         target = Target(self._bq(), self._ref(table.name), self.ctx.name)
         if use_load_job(data.num_rows):
-            load_parquet(target, data)
+            json_columns = [c.name for c in table.columns if bigquery_type(c.type) == "JSON"]
+            load_parquet(target, data, json_columns)
         else:
             insert_all(target, data)
 

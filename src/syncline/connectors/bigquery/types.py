@@ -100,6 +100,8 @@ def to_bigquery(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
         return to_bigquery(arr.storage).cast(pa.utf8())
     if pa.types.is_map(t):
         return json_text(arr)
+    if bigquery_type(t) == "STRING" and not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return json_text(arr)  # intervals and other types BigQuery has no column for
     if _is_list(t) or pa.types.is_struct(t):
         if _needs_change(t):
             return pa.array(arr.to_pylist(), _storage_type(t))

@@ -5,10 +5,10 @@ queryable at once. Requests stay within BigQuery's limits (10 MB and 50,000 rows
 9 MiB to leave room for the envelope). Every row carries an insert id fixed before the first
 attempt, so a request the client retries (a timeout, a 5xx) is not stored twice.
 
-A batch of ``LOAD_JOB_MIN_ROWS`` rows or more goes through one Parquet load job instead:
-BigQuery allows 1,500 load jobs per table per day, so even at that size a table takes
-150 million rows a day through jobs before the quota is a concern, and a batch that size is
-written faster as one file than as many requests (see the README's measurements).
+A batch larger than one request may carry (50,000 rows) goes through one Parquet load job
+instead: one job per batch where streaming would need several requests. BigQuery allows 1,500
+load jobs per table per day, so a table takes 75 million rows a day through jobs before that
+quota matters; smaller batches (CloudQuery's default is 10,000 rows) never use a job.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from syncline.plugin.errors import WriteError
 
 MAX_REQUEST_ROWS = 50_000
 MAX_REQUEST_BYTES = 9 * 1024 * 1024
-LOAD_JOB_MIN_ROWS = 100_000
+LOAD_JOB_MIN_ROWS = MAX_REQUEST_ROWS + 1
 # Per-row bytes of the request envelope around a row: the insert id and JSON punctuation.
 _ROW_OVERHEAD = 64
 
@@ -104,9 +104,14 @@ def _rejected(errors: Sequence[dict[str, Any]], offset: int) -> str:
     )
 
 
-def load_parquet(target: Target, data: pa.Table) -> None:
+def load_parquet(target: Target, data: pa.Table, json_columns: Sequence[str] = ()) -> None:
     """One load job appending a Parquet file; the job is atomic, and its id is fixed so a
     retried request cannot start a second copy."""
+    if hasattr(pa, "json_"):
+        # Parquet's JSON logical type is what BigQuery loads into a JSON column.
+        for name in json_columns:
+            i = data.schema.get_field_index(name)
+            data = data.set_column(i, name, data.column(i).cast(pa.json_(pa.utf8())))
     buffer = io.BytesIO()
     pq.write_table(data, buffer)
     buffer.seek(0)
