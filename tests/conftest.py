@@ -305,7 +305,7 @@ def bigquery_emulator(tmp_path_factory):
         Path.home() / ".cache" / "syncline-ci" / "bigquery-emulator" / "bin" / "local-bigquery"
     )
     exe = os.environ.get("SYNCLINE_BIGQUERY_EMULATOR") or str(default)
-    if not os.access(exe, os.X_OK):
+    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
         message = f"BigQuery emulator not found at {exe} (bash .ci/run installs it)"
         if os.environ.get("SYNCLINE_REQUIRE_BIGQUERY") == "1":
             pytest.fail(message)
