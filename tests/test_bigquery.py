@@ -359,3 +359,36 @@ def test_sync_time_survives_the_round_trip(bigquery_env, client):
     when = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
     p.write_batch(t, [p.prepare(t, rows_to_record(to_arrow_schema(t), [{"at": when}]))])
     assert rows_of(client, bigquery_env, "times", "at") == [{"at": when}]
+
+
+def test_a_load_job_refused_for_quota_streams_the_batch(bigquery_env, client, monkeypatch, caplog):
+    """The emulator has no quotas: BigQuery's answer to one job too many is given here."""
+    from google.api_core.exceptions import Forbidden
+
+    def refuse(self, *args, **kwargs):
+        raise Forbidden(
+            "Quota exceeded: too many table update operations",
+            errors=[{"reason": "quotaExceeded", "message": "Quota exceeded"}],
+        )
+
+    monkeypatch.setattr(writes, "LOAD_JOB_MIN_ROWS", 2)
+    monkeypatch.setattr(bigquery.Client, "load_table_from_file", refuse)
+    p = make(bigquery_env)
+    t = Table(name="quota", columns=(Column("id", pa.int64()),))
+    p.migrate_tables([t], False)
+    p.write_batch(t, [p.prepare(t, rows_to_record(to_arrow_schema(t), [{"id": 1}, {"id": 2}]))])
+    assert [r["id"] for r in rows_of(client, bigquery_env, "quota", "id")] == [1, 2]
+    assert (
+        "load job refused (403 quotaExceeded: Quota exceeded); streaming the batch" in caplog.text
+    )
+
+
+def test_a_failed_load_job_fails_the_write(bigquery_env, client, monkeypatch):
+    monkeypatch.setattr(writes, "LOAD_JOB_MIN_ROWS", 1)
+    p = make(bigquery_env)
+    t = Table(name="badload", columns=(Column("id", pa.int64()),))
+    p.migrate_tables([t], False)
+    wrong = pa.RecordBatch.from_pydict({"id": ["not a number"]})
+    with pytest.raises(WriteError, match="destination bigquery: table badload: load job"):
+        p.write_batch(t, [wrong])
+    assert rows_of(client, bigquery_env, "badload", "id") == []

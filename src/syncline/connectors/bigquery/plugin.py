@@ -21,7 +21,13 @@ from syncline.connectors.bigquery.types import (
     shape_of,
     to_bigquery,
 )
-from syncline.connectors.bigquery.writes import Target, insert_all, load_parquet, use_load_job
+from syncline.connectors.bigquery.writes import (
+    LoadQuotaExceeded,
+    Target,
+    insert_all,
+    load_parquet,
+    use_load_job,
+)
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
 from syncline.schema.arrow import to_arrow_schema
@@ -137,9 +143,17 @@ class BigQueryDestination:
         target = Target(self._bq(), self._ref(table.name), self.ctx.name)
         if use_load_job(data.num_rows):
             json_columns = [c.name for c in table.columns if bigquery_type(c.type) == "JSON"]
-            load_parquet(target, data, json_columns)
-        else:
-            insert_all(target, data)
+            try:
+                load_parquet(target, data, json_columns)
+                return
+            except LoadQuotaExceeded as e:
+                self.ctx.logger.warning(
+                    "destination %s: table %s: load job refused (%s); streaming the batch",
+                    self.ctx.name,
+                    table.name,
+                    e,
+                )
+        insert_all(target, data)
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
         raise WriteError(f"destination {self.ctx.name}: BigQuery is append only")

@@ -8,7 +8,8 @@ attempt, so a request the client retries (a timeout, a 5xx) is not stored twice.
 A batch larger than one request may carry (50,000 rows) goes through one Parquet load job
 instead: one job per batch where streaming would need several requests. BigQuery allows 1,500
 load jobs per table per day, so a table takes 75 million rows a day through jobs before that
-quota matters; smaller batches (CloudQuery's default is 10,000 rows) never use a job.
+quota matters; smaller batches (CloudQuery's default is 10,000 rows) never use a job. A job
+BigQuery refuses for its quota loaded nothing, so that batch is streamed instead.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ MAX_REQUEST_BYTES = 9 * 1024 * 1024
 LOAD_JOB_MIN_ROWS = MAX_REQUEST_ROWS + 1
 # Per-row bytes of the request envelope around a row: the insert id and JSON punctuation.
 _ROW_OVERHEAD = 64
+_QUOTA_REASONS = frozenset({"quotaExceeded", "rateLimitExceeded"})
+
+
+class LoadQuotaExceeded(Exception):
+    """BigQuery refused a load job for its quota; the job loaded nothing."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,9 @@ def load_parquet(target: Target, data: pa.Table, json_columns: Sequence[str] = (
         )
         job.result()
     except GoogleAPICallError as e:
+        reasons = {err.get("reason") for err in e.errors or [] if isinstance(err, dict)}
+        if reasons & _QUOTA_REASONS:
+            raise LoadQuotaExceeded(api_message(e)) from e
         raise target.error(f"load job failed: {api_message(e)}") from e
     if job.errors:
         raise target.error(f"load job {job.job_id} failed: {job.errors}")
