@@ -359,3 +359,18 @@ def bigquery_env(bigquery_emulator, monkeypatch):
 
     monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", bigquery_emulator.host)
     return f"ds_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def bigquery_client(bigquery_emulator):
+    """Google's own client on the emulator, to check what a user would query."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    client = bigquery.Client(
+        project=bigquery_emulator.project,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": f"http://{bigquery_emulator.host}"},
+    )
+    yield client
+    client.close()

@@ -11,12 +11,9 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
-from conftest import config, source_doc
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from syncline.connectors.bigquery import BigQueryDestination, BigQuerySpec, writes
-from syncline.connectors.bigquery.client import endpoint_of
 from syncline.plugin.contracts import PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
 from syncline.schema.arrow import rows_to_record, to_arrow_schema
@@ -46,14 +43,8 @@ def make(dataset: str, **spec: object) -> BigQueryDestination:
 
 
 @pytest.fixture
-def client(bigquery_emulator):
-    c = bigquery.Client(
-        project=bigquery_emulator.project,
-        credentials=AnonymousCredentials(),
-        client_options={"api_endpoint": f"http://{bigquery_emulator.host}"},
-    )
-    yield c
-    c.close()
+def client(bigquery_client):
+    return bigquery_client
 
 
 def rows_of(client: bigquery.Client, dataset: str, table: str, order: str) -> list[dict]:
@@ -254,102 +245,6 @@ def test_time_partitioning_by_sync_time(bigquery_env, client):
     p.migrate_tables([t], False)
     got = client.get_table(f"syncline-test.{bigquery_env}.parted").time_partitioning
     assert (got.type_, got.field) == ("DAY", "_cq_sync_time")
-
-
-def test_emulator_host_and_endpoint(monkeypatch):
-    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", "127.0.0.1:9050")
-    spec = BigQuerySpec(project_id="p", dataset_id="d")
-    assert endpoint_of(spec) == "http://127.0.0.1:9050"
-    assert (
-        endpoint_of(replace_spec(spec, endpoint="https://bq.example:443/"))
-        == "https://bq.example:443"
-    )
-    monkeypatch.delenv("BIGQUERY_EMULATOR_HOST")
-    assert endpoint_of(spec) == ""
-
-
-def replace_spec(spec: BigQuerySpec, **kw: object) -> BigQuerySpec:
-    return spec.model_copy(update=kw)
-
-
-def bigquery_doc(extra: str = "write_mode: append", spec: str = "") -> str:
-    return f"""\
-kind: destination
-spec:
-  name: bigquery
-  path: cloudquery/bigquery
-  registry: cloudquery
-  version: "v1.0.0"
-  {extra}
-  spec:
-    project_id: syncline-test
-    dataset_id: ${{DATASET_ID}}
-{spec}"""
-
-
-def test_sync_into_bigquery_both_paths(write, run_cli, bigquery_env, client, monkeypatch):
-    monkeypatch.setenv("DATASET_ID", bigquery_env)
-    write(
-        "a.yml",
-        config(
-            source_doc(
-                destinations=("bigquery",),
-                tables='["test_some_table", "test_sub_table"]',
-                extra="skip_dependent_tables: false",
-                spec="num_rows: 120\nnum_sub_rows: 2",
-            ),
-            bigquery_doc(spec="    batch_size: 200000\n"),
-        ),
-    )
-    monkeypatch.setattr(writes, "LOAD_JOB_MIN_ROWS", 200)  # the sub table's 240 rows load
-    r = run_cli("sync", "a.yml")
-    assert r.code == 0, r.err
-    (row,) = client.query(
-        f"SELECT COUNT(*) AS n, COUNT(DISTINCT _cq_id) AS ids, MIN(_cq_source_name) AS s "
-        f"FROM `syncline-test.{bigquery_env}.test_some_table`"
-    ).result()
-    assert (row["n"], row["ids"], row["s"]) == (120, 120, "test")
-    (row,) = client.query(
-        f"SELECT COUNT(*) AS n FROM `syncline-test.{bigquery_env}.test_sub_table` s "
-        f"JOIN `syncline-test.{bigquery_env}.test_some_table` p ON s._cq_parent_id = p._cq_id"
-    ).result()
-    assert row["n"] == 240
-    assert load_jobs(client, bigquery_env) == ["test_sub_table"]
-    r = run_cli("sync", "a.yml")  # append: a second sync adds every row again
-    assert r.code == 0, r.err
-    (row,) = client.query(
-        f"SELECT COUNT(*) AS n FROM `syncline-test.{bigquery_env}.test_some_table`"
-    ).result()
-    assert row["n"] == 240
-
-
-def test_other_write_modes_are_refused_before_syncing(write, run_cli, bigquery_env, monkeypatch):
-    monkeypatch.setenv("DATASET_ID", bigquery_env)
-    write(
-        "a.yml",
-        config(source_doc(destinations=("bigquery",)), bigquery_doc("write_mode: overwrite")),
-    )
-    r = run_cli("sync", "a.yml")
-    assert r.code == 1
-    assert (
-        "spec.write_mode: write_mode overwrite is not supported by cloudquery/bigquery (supported: append)"
-        in r.err
-    )
-
-
-def test_a_bad_key_is_refused_without_showing_it(write, run_cli, monkeypatch):
-    monkeypatch.setenv("DATASET_ID", "d")
-    write(
-        "a.yml",
-        config(
-            source_doc(destinations=("bigquery",)),
-            bigquery_doc(spec='    service_account_key_json: "{secret-text-42"\n'),
-        ),
-    )
-    r = run_cli("validate-config", "a.yml")
-    assert r.code == 1
-    assert "spec.spec.service_account_key_json" in r.err and "invalid json" in r.err
-    assert "secret-text-42" not in r.err + r.out
 
 
 def test_sync_time_survives_the_round_trip(bigquery_env, client):

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import boto3
 from conftest import query
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import bigquery
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -30,15 +28,11 @@ def _seed(workdir: Path) -> str:
 
 
 def test_seed_aws_to_bigquery_with_state_in_sqlite(
-    run_cli, workdir, aws_env, bigquery_emulator, bigquery_env, monkeypatch
+    run_cli, workdir, aws_env, bigquery_emulator, bigquery_client, bigquery_env, monkeypatch
 ):
     monkeypatch.setenv("PROJECT_ID", bigquery_emulator.project)
     monkeypatch.setenv("DATASET_ID", bigquery_env)
-    client = bigquery.Client(
-        project=bigquery_emulator.project,
-        credentials=AnonymousCredentials(),
-        client_options={"api_endpoint": f"http://{bigquery_emulator.host}"},
-    )
+    client = bigquery_client
     table = f"`{bigquery_emulator.project}.{bigquery_env}.aws_cloudtrail_events`"
 
     def events() -> list[tuple[str, str, str]]:
@@ -69,4 +63,3 @@ def test_seed_aws_to_bigquery_with_state_in_sqlite(
     assert [e[0] for e in events()] == ["CreateUser", "CreateVpc", "CreateUser"]
     (row,) = client.query(f"SELECT COUNT(DISTINCT event_id) AS n FROM {table}").result()
     assert row["n"] == 3
-    client.close()

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from google.api_core.exceptions import GoogleAPICallError, NotFound
+from google.api_core.exceptions import GoogleAPICallError, NotFound, RetryError
 from google.cloud import bigquery
+from google.cloud.bigquery.retry import DEFAULT_RETRY
 
 from syncline.config.models import WriteMode
 from syncline.connectors.bigquery.client import api_message, ensure_dataset, make_client
@@ -37,8 +38,8 @@ from syncline.schema.table import Table
 from syncline.writers.migrate import Action, Plan, plan_migrations
 from syncline.writers.values import map_columns
 
-# Letters, digits and underscores (BigQuery also takes some other characters in table names,
-# but not quotes or semicolons); refused before any request.
+# Letters, digits, underscores, dashes and spaces: names BigQuery takes for tables. Anything
+# else (quotes, semicolons, slashes) is refused before any request.
 _TABLE_NAME = re.compile(r"^[\w\- ]{1,1024}$")
 
 
@@ -52,22 +53,35 @@ class BigQueryDestination:
         self._client: bigquery.Client | None = None
         self._dataset_ready = False
 
-    def _bq(self) -> bigquery.Client:
+    def _connect(self) -> bigquery.Client:
         if self._client is None:
             self._client = make_client(self.spec, self.ctx.name)
+        return self._client
+
+    def _bq(self) -> bigquery.Client:
+        self._connect()
+        assert self._client is not None
         if not self._dataset_ready:
             ensure_dataset(self._client, self.spec, self.ctx.name)
             self._dataset_ready = True
         return self._client
 
+    def _dataset(self) -> bigquery.DatasetReference:
+        return bigquery.DatasetReference(self.spec.project_id, self.spec.dataset_id)
+
     def _ref(self, name: str) -> bigquery.TableReference:
-        return bigquery.DatasetReference(self.spec.project_id, self.spec.dataset_id).table(name)
+        return self._dataset().table(name)
 
     def test_connection(self) -> None:
+        """Reach the dataset (or learn it is missing: a sync creates it) within a minute."""
         try:
-            list(self._bq().list_tables(self._ref("x").dataset_id, max_results=1))
-        except GoogleAPICallError as e:
-            raise WriteError(f"destination {self.ctx.name}: {api_message(e)}") from e
+            self._connect().get_dataset(
+                self._dataset(), retry=DEFAULT_RETRY.with_deadline(60), timeout=20
+            )
+        except NotFound:
+            return
+        except (GoogleAPICallError, RetryError) as e:
+            raise WriteError(f"destination {self.ctx.name}: {e}") from e
 
     def close(self) -> None:
         if self._client is not None:
