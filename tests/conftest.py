@@ -279,3 +279,101 @@ def aws_env(moto_endpoint, monkeypatch):
     for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(k, raising=False)
     return moto_endpoint
+
+
+# -- BigQuery (emulator) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BigQueryEmulator:
+    host: str  # host:port, as BIGQUERY_EMULATOR_HOST takes it
+    project: str
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(tmp_path_factory):
+    """The `local-bigquery` emulator (PyPI, its own Python 3.13 environment) on loopback.
+
+    Found through SYNCLINE_BIGQUERY_EMULATOR or the cache folder `.ci/run` installs it in.
+    Without it the tests are skipped, except where SYNCLINE_REQUIRE_BIGQUERY=1 (CI).
+    """
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    from syncline.testing.postgres import free_port
+
+    default = (
+        Path.home() / ".cache" / "syncline-ci" / "bigquery-emulator" / "bin" / "local-bigquery"
+    )
+    exe = os.environ.get("SYNCLINE_BIGQUERY_EMULATOR") or str(default)
+    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+        message = f"BigQuery emulator not found at {exe} (bash .ci/run installs it)"
+        if os.environ.get("SYNCLINE_REQUIRE_BIGQUERY") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    port, grpc_port = free_port(), free_port()
+    data = tmp_path_factory.mktemp("bigquery-emulator")
+    log = (data / "emulator.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            exe,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(grpc_port),
+            "--project",
+            "syncline-test",
+            "--data-dir",
+            str(data),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/bigquery/v2/projects/syncline-test/datasets"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except Exception:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                log.close()
+                pytest.fail(
+                    "BigQuery emulator did not start: "
+                    + (data / "emulator.log").read_text()[-2000:]
+                )
+            time.sleep(0.2)
+    yield BigQueryEmulator(f"127.0.0.1:{port}", "syncline-test")
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture
+def bigquery_env(bigquery_emulator, monkeypatch):
+    """BIGQUERY_EMULATOR_HOST for this process, and a fresh dataset id for the test."""
+    import uuid
+
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", bigquery_emulator.host)
+    return f"ds_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def bigquery_client(bigquery_emulator):
+    """Google's own client on the emulator, to check what a user would query."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    client = bigquery.Client(
+        project=bigquery_emulator.project,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": f"http://{bigquery_emulator.host}"},
+    )
+    yield client
+    client.close()

@@ -52,6 +52,8 @@ class CloudTrailEvents:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        if not length and environ.get("wsgi.input_terminated"):
+            body = environ["wsgi.input"].read()  # chunked, no length (the AWS C++ SDK's uploads)
         environ["wsgi.input"] = BytesIO(body)
         scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         region, service = (scope.group(1), scope.group(2)) if scope else ("us-east-1", "unknown")

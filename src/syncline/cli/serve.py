@@ -120,3 +120,7 @@ def postgresql_source() -> int:
 
 def aws_source() -> int:
     return _executable("cloudquery/aws", "source")
+
+
+def bigquery_destination() -> int:
+    return _executable("cloudquery/bigquery", "destination")

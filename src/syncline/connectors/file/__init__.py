@@ -8,7 +8,7 @@ PLUGIN = PluginInfo(
     path="cloudquery/file",
     spec_model=FileSpec,
     factory=FileDestination,
-    description="Files in a local folder (append only).",
+    description="Files in a local folder, S3 or GCS (append only).",
 )
 
 __all__ = ["PLUGIN", "FileDestination", "FileSpec"]

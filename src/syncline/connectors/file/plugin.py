@@ -1,18 +1,16 @@
 """The file destination: Parquet, CSV or JSON lines files, append only.
 
-Each write becomes one new file, written under a temporary name, fsynced and renamed, so a
-file that exists is complete and a crash never leaves half a file behind.
+Each write becomes one new file in a local folder, S3 or GCS (see ``storage``), and a file
+that exists is complete: a crash never leaves half a file behind.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -22,6 +20,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from syncline.config.models import WriteMode
+from syncline.connectors.file.storage import Store
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import WriteError
 from syncline.plugin.specs import BatchSpec
@@ -38,7 +37,15 @@ class FileFormat(StrEnum):
 
 
 class FileSpec(BatchSpec):
-    directory: str = Field(description="Folder the files are written under.")
+    directory: str = Field(
+        description="Folder the files are written under: a local path, s3://bucket/prefix "
+        "or gs://bucket/prefix."
+    )
+    endpoint_url: str = Field(
+        "",
+        description="Object storage endpoint, e.g. http://127.0.0.1:9000 (default: "
+        "AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL for s3://, STORAGE_EMULATOR_HOST for gs://).",
+    )
     format: FileFormat = Field(FileFormat.PARQUET, description="parquet, csv or json (lines).")
     path: str = Field(
         "{{TABLE}}/{{UUID}}.{{FORMAT}}",
@@ -62,19 +69,17 @@ class FileDestination:
         self.spec = spec
         self.ctx = ctx
         self.limits: BatchLimits = spec.limits()
-        self.root = Path(spec.directory)
+        self.store = Store(spec.directory, spec.endpoint_url)
         if "{{UUID}}" not in spec.path:
             raise WriteError(
                 f"destination {ctx.name}: path must contain {{{{UUID}}}} so each batch "
                 "gets its own file"
             )
         if not ctx.no_connection:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.store.create_root()
 
     def test_connection(self) -> None:
-        probe = self.root / f".syncline-probe-{uuid.uuid4().hex}"
-        probe.write_text("ok")
-        probe.unlink()
+        self.store.probe()
 
     def close(self) -> None:
         return None
@@ -83,7 +88,7 @@ class FileDestination:
         for t in tables:
             _safe_table_name(t.name)  # files carry their own schema; nothing to create
 
-    def _path(self, table: str) -> Path:
+    def _path(self, table: str) -> str:
         now = datetime.now(UTC)
         values = {
             "TABLE": _safe_table_name(table),
@@ -99,10 +104,10 @@ class FileDestination:
         rel = self.spec.path
         for k, v in values.items():
             rel = rel.replace("{{" + k + "}}", v)
-        path = (self.root / rel).resolve()
-        if self.root.resolve() not in path.parents:
-            raise WriteError(f"destination {self.ctx.name}: path {rel} leaves the directory")
-        return path
+        try:
+            return self.store.join(rel)
+        except WriteError as e:
+            raise WriteError(f"destination {self.ctx.name}: {e}") from None
 
     def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
         if self.spec.format is FileFormat.PARQUET:
@@ -114,24 +119,18 @@ class FileDestination:
             return
         data = pa.Table.from_batches(records)
         path = self._path(table.name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
+        out = pa.BufferOutputStream()
         if self.spec.format is FileFormat.PARQUET:
-            pq.write_table(data, tmp)
+            pq.write_table(data, out)
         elif self.spec.format is FileFormat.CSV:
-            pacsv.write_csv(data, tmp)
+            pacsv.write_csv(data, out)
         else:
-            with tmp.open("w", encoding="utf-8") as f:
-                for row in data.to_pylist():
-                    f.write(json.dumps(row, default=_json_default) + "\n")
-        with tmp.open("rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+            for row in data.to_pylist():
+                out.write((json.dumps(row, default=_json_default) + "\n").encode())
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            self.store.put(path, out.getvalue())
+        except WriteError as e:
+            raise WriteError(f"destination {self.ctx.name}: {e}") from None
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
         raise WriteError(f"destination {self.ctx.name}: files are append only")
@@ -141,11 +140,10 @@ class FileDestination:
 
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
         """Every file of the table (Parquet keeps types; CSV and JSON are converted back)."""
-        folder = self.root / _safe_table_name(table.name)
-        if not folder.exists():
-            return
+        folder = _safe_table_name(table.name)
         schema = to_arrow_schema(table)
-        for f in sorted(folder.rglob(f"*.{self.spec.format.value}")):
+        for path in self.store.files(folder, f".{self.spec.format.value}"):
+            f = pa.BufferReader(self.store.read(path))
             if self.spec.format is FileFormat.PARQUET:
                 data = pq.read_table(f)
                 data = data.select(schema.names)
@@ -162,7 +160,8 @@ class FileDestination:
                 )
                 rows = text.to_pylist()
             else:
-                rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+                lines = f.read().decode("utf-8").splitlines()
+                rows = [json.loads(line) for line in lines]
             yield _rows_from_text(schema, rows)
 
 
