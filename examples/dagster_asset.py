@@ -6,8 +6,6 @@
 ``sync_with_counts`` holds the logic and needs no Dagster: it is what the asset calls.
 """
 
-from __future__ import annotations
-
 import threading
 from typing import Any
 
@@ -43,7 +41,7 @@ except ImportError:  # the function above works without Dagster
 if dg is not None:
 
     @dg.asset
-    def synced_tables(context: Any) -> dg.MaterializeResult:
+    def synced_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         metadata = sync_with_counts(CONFIG)
         context.log.info(f"synced {metadata['rows']} rows")
         return dg.MaterializeResult(metadata=metadata)
