@@ -200,7 +200,9 @@ def test_errors_carry_the_cli_messages(workdir):
     with pytest.raises(syncline.ConfigError, match=r"missing\.yml: file not found"):
         syncline.sync(workdir / "missing.yml")
     ok = config(source_doc(spec="num_rows: 1"), sqlite_doc())
-    with pytest.raises(syncline.SynclineError, match="unknown source nope"):
+    with pytest.raises(
+        syncline.ConfigError, match=r"<string>: unknown source nope \(the config has test\)"
+    ):
         syncline.sync(ok, sources=["nope"])
     with pytest.raises(syncline.SynclineError, match="needs the main thread"):
         _in_thread(syncline.sync, ok, handle_signals=True)
