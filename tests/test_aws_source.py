@@ -1,5 +1,6 @@
 """The AWS source against a real moto_server process (CloudTrail LookupEvents added by a
-test-only extension, tests/aws/moto_cloudtrail.py)."""
+test-only extension, tests/aws/moto_cloudtrail.py): the tables that matter most, in detail.
+Every table is synced in tests/test_aws_all_tables.py."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ ALL_TABLES = [
     "aws_lambda_functions",
     "aws_dynamodb_tables",
     "aws_cloudtrail_trails",
-    "aws_cloudwatch_log_groups",
+    "aws_cloudwatchlogs_log_groups",
     "aws_cloudtrail_events",
 ]
 
 
-def aws_doc(destination: str = "sqlite", tables: str = '["aws_*"]', backend: str = "sqlite") -> str:
+def aws_doc(
+    destination: str = "sqlite", tables: str = json.dumps(ALL_TABLES), backend: str = "sqlite"
+) -> str:
     return f"""\
 kind: source
 spec:
@@ -188,9 +191,11 @@ def check_rows(q, ids):
     ]
     assert users == [("ada", "aws-global", {"role": "engineer"})]  # global: once, not per region
     assert (ids["role_arn"],) in q("select arn from aws_iam_roles")
-    assert q("select arn, policy_name from aws_iam_policies") == [
-        (ids["policy_arn"], "read-objects")
-    ]
+    ((arn, name, document),) = q(
+        "select arn, policy_name, default_version_document from aws_iam_policies"
+    )
+    assert (arn, name) == (ids["policy_arn"], "read-objects")
+    assert json.loads(document)["Statement"][0]["Action"] == "s3:GetObject"
     assert q("select arn, runtime, handler from aws_lambda_functions") == [
         (ids["fn_arn"], "python3.12", "app.handler")
     ]
@@ -199,9 +204,9 @@ def check_rows(q, ids):
     assert q("select name, s3_bucket_name from aws_cloudtrail_trails") == [
         ("main", "syncline-trail")
     ]
-    assert q("select log_group_name, retention_in_days, region from aws_cloudwatch_log_groups") == [
-        ("/app/web", 14, "us-east-1")
-    ]
+    assert q(
+        "select log_group_name, retention_in_days, region from aws_cloudwatchlogs_log_groups"
+    ) == [("/app/web", 14, "us-east-1")]
 
 
 def test_every_table_from_moto_into_sqlite(write, run_cli, workdir, resources):
