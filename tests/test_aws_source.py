@@ -303,3 +303,19 @@ def test_an_error_in_one_table_is_counted_not_fatal(
     assert "Sync completed with errors" in r.out and "Errors: 2" in r.out  # one per region
     assert scalar(workdir / "db.sqlite", "select count(*) from aws_ec2_vpcs") >= 2
     assert scalar(workdir / "db.sqlite", "select count(*) from aws_lambda_functions") == 0
+
+
+def test_a_service_not_offered_in_a_region_is_skipped_there(write, run_cli, workdir, aws_env):
+    # botocore's endpoint data has no App Mesh in ap-south-2, nor has moto: a call there would
+    # fail (a counted error), so "Errors: 0" shows the region was skipped.
+    boto3.client("appmesh").create_mesh(meshName="mesh")
+    doc = aws_doc(tables='["aws_appmesh_meshes"]').replace(
+        json.dumps(REGIONS), json.dumps(["us-east-1", "ap-south-2"])
+    )
+    write("a.yml", config(doc, sqlite_doc()))
+    r = run_cli("sync", "a.yml")
+    assert r.code == 0, r.err
+    assert "Errors: 0" in r.out
+    assert query(workdir / "db.sqlite", "select mesh_name, region from aws_appmesh_meshes") == [
+        ("mesh", "us-east-1")
+    ]

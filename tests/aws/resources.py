@@ -131,21 +131,22 @@ def observability() -> list[Expect]:
         AlarmName="cpu", MetricName="CPU", Namespace="AWS/EC2", Statistic="Average",
         Period=60, EvaluationPeriods=1, Threshold=90.0, ComparisonOperator="GreaterThanThreshold",
     )  # fmt: skip
-    c("config").put_configuration_recorder(
-        ConfigurationRecorder={"name": "default", "roleARN": "arn:aws:iam::123456789012:role/c"}
-    )
     return [
         ("aws_cloudtrail_trails", "name", "main"),
         ("aws_cloudwatchlogs_log_groups", "log_group_name", "/app/web"),
         ("aws_cloudwatch_alarms", "alarm_name", "cpu"),
-        ("aws_config_configuration_recorders", "name", "default"),
     ]
 
 
 def messaging() -> list[Expect]:
     topic = c("sns").create_topic(Name="alerts")["TopicArn"]
     c("secretsmanager").create_secret(Name="db-pass", SecretString="s3cret")
-    c("ssm").put_parameter(Name="/app/flag", Value="on", Type="String")
+    c("ssm").create_document(
+        Name="app-setup", DocumentType="Command",
+        Content=json.dumps({"schemaVersion": "2.2", "description": "d", "mainSteps": [
+            {"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["true"]}}
+        ]}),
+    )  # fmt: skip
     key = c("kms").create_key(Description="data")["KeyMetadata"]["KeyId"]
     c("scheduler").create_schedule_group(Name="nightly")
     c("mq").create_broker(
@@ -156,7 +157,7 @@ def messaging() -> list[Expect]:
     return [
         ("aws_sns_topics", "topic_arn", topic),
         ("aws_secretsmanager_secrets", "name", "db-pass"),
-        ("aws_ssm_parameters", "name", "/app/flag"),
+        ("aws_ssm_documents", "name", "app-setup"),
         ("aws_kms_keys", "key_id", key),
         ("aws_scheduler_schedule_groups", "name", "nightly"),
         ("aws_mq_brokers", "broker_name", "mq1"),
@@ -177,7 +178,6 @@ def networking() -> list[Expect]:
     c("apigatewayv2").create_api(Name="http", ProtocolType="HTTP")
     c("servicediscovery").create_http_namespace(Name="svc")
     c("networkmanager").create_global_network(Description="core")
-    c("directconnect").create_connection(location="EqDC2", bandwidth="1Gbps", connectionName="dx")
     return [
         ("aws_elbv2_target_groups", "target_group_name", "tg"),
         ("aws_elbv1_load_balancers", "load_balancer_name", "classic"),
@@ -186,7 +186,6 @@ def networking() -> list[Expect]:
         ("aws_apigatewayv2_apis", "name", "http"),
         ("aws_servicediscovery_namespaces", "name", "svc"),
         ("aws_networkmanager_global_networks", "description", "core"),
-        ("aws_directconnect_connections", "connection_name", "dx"),
     ]
 
 
@@ -206,7 +205,6 @@ def platform() -> list[Expect]:
     c("appconfig").create_application(Name="cfg")
     c("appmesh").create_mesh(meshName="mesh")
     c("amp").create_workspace(alias="prom")
-    c("signer").put_signing_profile(profileName="signing", platformId="AWSLambda-SHA384-ECDSA")
     c("opensearch").create_domain(DomainName="search")
     c("acm").request_certificate(DomainName="example.com")
     c("organizations").create_organization(FeatureSet="ALL")
@@ -229,7 +227,6 @@ def platform() -> list[Expect]:
         ("aws_appconfig_applications", "name", "cfg"),
         ("aws_appmesh_meshes", "mesh_name", "mesh"),
         ("aws_amp_workspaces", "alias", "prom"),
-        ("aws_signer_signing_profiles", "profile_name", "signing"),
         ("aws_opensearch_domain_names", "domain_name", "search"),
         ("aws_acm_certificates", "domain_name", "example.com"),
         ("aws_organizations_accounts", "id", "123456789012"),

@@ -231,6 +231,7 @@ TABLE_NAMES: dict[tuple[str, str], str] = {
 SKIP: set[tuple[str, str]] = {
     ("ec2", "DescribeSpotPriceHistory"),
     ("ec2", "DescribeInstanceTypeOfferings"),
+    ("ec2", "DescribeInstanceTypes"),
     ("ec2", "DescribeReservedInstancesOfferings"),
     ("ec2", "DescribeHostReservationOfferings"),
     ("ec2", "DescribeCapacityBlockOfferings"),
@@ -271,6 +272,7 @@ SKIP: set[tuple[str, str]] = {
     ("ec2", "DescribeLaunchTemplateVersions"),  # needs versions per template
     ("kinesis", "ListShards"),  # per stream; ListStreams gives names only
     ("kinesis", "ListTagsForStream"),
+    ("dms", "ListTagsForResource"),  # per resource ARN
     ("cloudtrail", "LookupEvents"),  # aws_cloudtrail_events is written by hand (incremental)
 }
 
@@ -348,6 +350,7 @@ CHILD_INPUT: dict[tuple[str, str], list[str]] = {
     ("elb", "DescribeLoadBalancerPolicies"): ["LoadBalancerName"],
     ("elbv2", "DescribeListeners"): ["LoadBalancerArn"],
     ("elbv2", "DescribeRules"): ["ListenerArn"],
+    ("stepfunctions", "ListExecutions"): ["stateMachineArn"],
 }
 TABLE_NAMES[("iam", "ListMFADevices")] = "aws_iam_user_mfa_devices"
 

@@ -13,7 +13,7 @@ from syncline.connectors.aws.clients import AwsClient
 
 Item = dict[str, Any]
 # Errors that mean "this account does not use the feature": no rows, not a failure.
-NOT_IN_USE = {"AWSOrganizationsNotInUseException"}
+NOT_IN_USE = {"AWSOrganizationsNotInUseException", "AccountNotRegisteredException"}
 
 
 def tags_dict(tags: Any) -> Any:
