@@ -198,11 +198,9 @@ def platform() -> list[Expect]:
         DBParameterGroupName="pg16", DBParameterGroupFamily="postgres16", Description="pg"
     )
     c("cloudformation").create_stack(StackName="stack1", TemplateBody=TEMPLATE)
-    c("codecommit").create_repository(repositoryName="code")
     c("appsync").create_graphql_api(name="gql", authenticationType="API_KEY")
     c("iot").create_thing(thingName="sensor")
     c("elasticbeanstalk").create_application(ApplicationName="eb-app")
-    c("appconfig").create_application(Name="cfg")
     c("appmesh").create_mesh(meshName="mesh")
     c("amp").create_workspace(alias="prom")
     c("opensearch").create_domain(DomainName="search")
@@ -220,11 +218,9 @@ def platform() -> list[Expect]:
         ("aws_autoscaling_launch_configurations", "launch_configuration_name", "lc"),
         ("aws_rds_db_parameter_groups", "db_parameter_group_name", "pg16"),
         ("aws_cloudformation_stacks", "stack_name", "stack1"),
-        ("aws_codecommit_repositories", "repository_name", "code"),
         ("aws_appsync_graphql_apis", "name", "gql"),
         ("aws_iot_things", "thing_name", "sensor"),
         ("aws_elasticbeanstalk_applications", "application_name", "eb-app"),
-        ("aws_appconfig_applications", "name", "cfg"),
         ("aws_appmesh_meshes", "mesh_name", "mesh"),
         ("aws_amp_workspaces", "alias", "prom"),
         ("aws_opensearch_domain_names", "domain_name", "search"),
