@@ -75,6 +75,10 @@ def test_scale_of_the_catalogue():
     assert len(tables) >= 400 and len(services) >= 60
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert f"**{len(tables):,} tables from {len(services)} services**" in readme
+    by_name = {t.name: t for t in tables}
+    for spec in specs().values():  # a child's inputs come from columns its parent has
+        if spec.parent:
+            assert set(spec.bind.values()) <= set(by_name[spec.parent].column_names), spec.name
     for t in tables:
         names = t.column_names
         assert "account_id" in names and "region" in names, t.name
