@@ -8,7 +8,7 @@ PLUGIN = PluginInfo(
     path="cloudquery/aws",
     spec_model=AwsSpec,
     factory=AwsSource,
-    description="AWS resources (S3, EC2, IAM, Lambda, DynamoDB, CloudTrail, CloudWatch Logs).",
+    description="AWS resources: tables generated from botocore's service models.",
 )
 
 __all__ = ["PLUGIN", "AwsSource", "AwsSpec"]

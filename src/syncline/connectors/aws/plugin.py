@@ -1,27 +1,42 @@
 """The AWS source (``path: cloudquery/aws``), on boto3.
 
-Every configured account is read in every configured region; global services (IAM, the S3
-bucket list) once per account. Pagination everywhere; throttling and transient errors are
-retried by botocore's adaptive retry mode (``max_retries``); an access error on one table or
-region is a counted table error, not a failed sync.
+Tables come from the generated catalogue (``catalog.json``, see ``generate.py``), a few
+replaced or added by hand (``handwritten.py``, ``events.py``). Every configured account is
+read in every configured region; global services (IAM, the S3 bucket list, ...) once per
+account; a service not offered in a region is skipped there. The (table, account, region)
+pairs run on the scheduler's pool of ``concurrency`` threads, a child table inside its
+parent's thread, so threads and boto3 clients stay bounded however many tables are
+selected. Pagination everywhere; throttling and transient errors are retried by botocore's
+adaptive retry mode (``max_retries``); an access error on one table or region is a counted
+table error, not a failed sync.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from functools import cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from syncline.connectors.aws.catalog import TableSpec, specs
 from syncline.connectors.aws.clients import AwsClient
-from syncline.connectors.aws.tables import ALL, AwsTable
+from syncline.connectors.aws.events import CLOUDTRAIL_EVENTS, cloudtrail_events
+from syncline.connectors.aws.handwritten import HANDWRITTEN, AwsTable
+from syncline.connectors.aws.resolve import resolve
 from syncline.messages import SyncMessage
 from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
 from syncline.plugin.errors import PluginInitError
 from syncline.scheduler import Resolver, sync_selected
+from syncline.schema.internal import with_cq_id_columns
 from syncline.schema.table import Table
+
+BY_HAND: dict[str, AwsTable] = {
+    t.table.name: t for t in [*HANDWRITTEN, AwsTable(CLOUDTRAIL_EVENTS, cloudtrail_events)]
+}
 
 
 class Account(BaseModel):
@@ -71,7 +86,7 @@ class AwsSource:
         self.endpoint_url = spec.endpoint_url or None
 
     def tables(self) -> list[Table]:
-        return [t.table for t in ALL]
+        return all_tables()
 
     def test_connection(self) -> None:
         for session in self._sessions():
@@ -144,7 +159,7 @@ class AwsSource:
         yield from sync_selected(
             self.tables(),
             options,
-            {t.table.name: _resolver(t, state) for t in ALL},
+            resolvers(state),
             clients=self._clients,
             concurrency=self.spec.concurrency,
             batch_rows=1000,
@@ -152,8 +167,40 @@ class AwsSource:
         )
 
 
-def _resolver(table: AwsTable, state: StateReader) -> Resolver:
-    def resolve(client: Any, parent: Any) -> Iterable[Any]:
+@cache
+def all_tables() -> list[Table]:
+    """Every table, children inside their parents; a table written by hand replaces the
+    generated one of its name and keeps its generated children."""
+    generated = specs()
+    children: dict[str, list[TableSpec]] = {}
+    for spec in generated.values():
+        if spec.parent:
+            children.setdefault(spec.parent, []).append(spec)
+
+    def build(name: str) -> Table:
+        relations = tuple(build(c.name) for c in children.get(name, []))
+        base = BY_HAND[name].table if name in BY_HAND else generated[name].table()
+        return replace(base, relations=relations) if relations else base
+
+    roots = {n for n, s in generated.items() if not s.parent} | set(BY_HAND)
+    return [with_cq_id_columns(build(n)) for n in sorted(roots)]
+
+
+def resolvers(state: StateReader) -> dict[str, Resolver]:
+    out: dict[str, Resolver] = {n: _generated(s) for n, s in specs().items()}
+    out.update({n: _by_hand(t, state) for n, t in BY_HAND.items()})
+    return out
+
+
+def _generated(spec: TableSpec) -> Resolver:
+    def resolve_rows(client: Any, parent: Mapping[str, Any] | None) -> Iterable[Any]:
+        return resolve(spec, client, parent)
+
+    return resolve_rows
+
+
+def _by_hand(table: AwsTable, state: StateReader) -> Resolver:
+    def resolve_rows(client: Any, parent: Mapping[str, Any] | None) -> Iterable[Any]:
         return table.resolve(client, state)
 
-    return resolve
+    return resolve_rows
