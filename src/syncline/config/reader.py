@@ -127,6 +127,8 @@ def validation_error(
     if err["type"] == "enum" and key in _ENUM_NAMES:
         expected = err.get("ctx", {}).get("expected", "")
         return doc.error(f"invalid {_ENUM_NAMES[key]}: {err['input']} (expected {expected})", loc)
+    if err["type"] == "value_error" and "error" in err.get("ctx", {}):
+        return doc.error(str(err["ctx"]["error"]), loc)  # our own words, as written
     return doc.error(err["msg"].lower(), loc)
 
 
