@@ -263,7 +263,7 @@ def test_rename_column_add_primary_keys_and_case(write, run_cli, workdir):
     assert pks == ["client_id", "id", "label"]
 
 
-def test_drop_rows_by_value_and_by_null(write, run_cli, workdir):
+def test_drop_rows_by_value(write, run_cli, workdir):
     db = sync(
         write,
         run_cli,
@@ -272,6 +272,18 @@ def test_drop_rows_by_value_and_by_null(write, run_cli, workdir):
         rows=5,
     )
     assert query(db, "select id from test_some_table order by id") == [(1,), (3,), (5,)]
+    db.unlink()
+    db = sync(
+        write,
+        run_cli,
+        workdir,
+        "- kind: drop_rows\n  columns: [timestamp_col]\n  value: '2024-01-01 00:00:03'\n"
+        "- kind: drop_rows\n  columns: [bool_col]\n  value: true\n"
+        "- kind: drop_rows\n  columns: [float64_col]\n  value: 0.5",
+        rows=5,
+    )
+    # id 3 by its timestamp, 2 and 4 by bool_col (even ids), 1 by float64_col (id * 0.5)
+    assert query(db, "select id from test_some_table order by id") == [(5,)]
 
 
 def test_tables_globs_limit_a_transformation(write, run_cli, workdir):

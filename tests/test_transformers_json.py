@@ -58,7 +58,9 @@ class NestedSource:
     def sync(self, options: Any, state: Any) -> Iterator[SyncMessage]:
         yield MigrateTable(TABLE)
         rows = [
-            {"id": i + 1, "token": f"tok-{i + 1}", "doc": DOCS[i % 2]} for i in range(self.rows)
+            # every third row has no token
+            {"id": i + 1, "token": f"tok-{i + 1}" if (i + 1) % 3 else None, "doc": DOCS[i % 2]}
+            for i in range(self.rows)
         ]
         yield Insert(TABLE.name, rows_to_record(to_arrow_schema(TABLE), rows))
 
@@ -229,3 +231,14 @@ def test_chain_with_renamed_tables_and_delete_stale(workdir, target):
     ]
     run(workdir, target, rename, scrub, rows=1, chain="[rename, scrub]")
     assert fetch(target, "select id from clean_nested_items") == [(1,)]
+
+
+def test_drop_rows_with_a_null_value(workdir, target):
+    run(workdir, target, transformer_doc("- kind: drop_rows\n  columns: [token]"), rows=7)
+    assert fetch(target, "select id from nested_items order by id") == [
+        (1,),
+        (2,),
+        (4,),
+        (5,),
+        (7,),
+    ]

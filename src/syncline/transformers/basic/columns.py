@@ -128,11 +128,23 @@ def _same_value(values: pa.Array, value: str) -> pa.Array:
         return pc.equal(values, pa.scalar(wanted, t))
     if pa.types.is_nested(t):
         raise ValueError("drop_rows supports only non-list columns")
-    try:
-        wanted_scalar = pa.scalar(value, pa.utf8()).cast(t)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    wanted_scalar = _parse(value, t)
+    if wanted_scalar is None:
         return pa.repeat(pa.scalar(False), len(values))
     return pc.equal(values, wanted_scalar)
+
+
+def _parse(value: str, t: pa.DataType) -> pa.Scalar | None:
+    """``value`` as a scalar of type ``t``; a zoned timestamp without an offset is UTC."""
+    texts = [value]
+    if pa.types.is_timestamp(t) and t.tz:
+        texts.append(value + "Z")
+    for text in texts:
+        try:
+            return pa.scalar(text, pa.utf8()).cast(t)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return None
 
 
 def drop_mask(columns: list[pa.Array], value: str | None) -> pa.Array | None:
