@@ -21,7 +21,7 @@ from test_transformers import marker, transformer_doc
 
 from syncline.config.reader import read_config
 from syncline.engine.plugins import resolve_plugins
-from syncline.engine.sync import run_sync
+from syncline.engine.sync import SyncFailed, run_sync
 from syncline.messages import Insert, MigrateTable, SyncMessage
 from syncline.plugin.contracts import PluginContext, PluginInfo
 from syncline.schema.arrow import rows_to_record, to_arrow_schema
@@ -242,3 +242,84 @@ def test_drop_rows_with_a_null_value(workdir, target):
         (5,),
         (7,),
     ]
+
+
+class FailingTransformer:
+    """Passes records through until the ``fail_at``-th, then fails (a transformer bug)."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at, self.seen = fail_at, 0
+
+    def transform_schema(self, schema: pa.Schema) -> pa.Schema:
+        return schema
+
+    def transform(self, record: pa.RecordBatch) -> pa.RecordBatch:
+        self.seen += 1
+        if self.seen == self.fail_at:
+            raise RuntimeError("cannot parse record")
+        return record
+
+    def close(self) -> None: ...
+
+
+def test_a_failing_transformer_never_leaves_the_cursor_ahead_of_durable_rows(workdir):
+    db = workdir / "db.sqlite"
+    text = f"""\
+kind: source
+spec:
+  name: test
+  path: cloudquery/test
+  tables: [test_incremental_table]
+  destinations: [sqlite]
+  backend_options:
+    table_name: cq_state
+    connection: "@@plugins.sqlite.connection"
+  spec:
+    num_events: 100
+    batch_size: 10
+    concurrency: 1
+---
+kind: destination
+spec:
+  name: sqlite
+  path: cloudquery/sqlite
+  transformers: [flaky]
+  spec:
+    connection_string: {db}
+    batch_size: 10
+"""
+    (workdir / "a.yml").write_text(
+        config(text, transformer_doc("- kind: uppercase\n  columns: [payload]", name="flaky"))
+    )
+    cfg = read_config([str(workdir / "a.yml")])
+    plugins = resolve_plugins(cfg)
+    resolved = plugins.transformers["flaky"]
+
+    def factory(spec: Any, ctx: PluginContext) -> FailingTransformer:
+        return FailingTransformer(fail_at=5)
+
+    plugins.transformers["flaky"] = replace(resolved, info=replace(resolved.info, factory=factory))
+    with pytest.raises(
+        SyncFailed,
+        match="transformer flaky \\(destination sqlite\\) failed to transform a record: cannot parse record",
+    ):
+        run_sync(cfg, plugins)
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("select count(*), max(id) from test_incremental_table").fetchone()
+        cursor = conn.execute("select value from cq_state").fetchall()
+    assert stored[0] == 40  # four records made it through before the fifth failed
+    # a cursor, if any was committed, covers only rows that are in the table
+    assert all(int(v) <= stored[1] for (v,) in cursor)
+    committed = int(cursor[0][0]) if cursor else 0
+
+    # the next run, with a working transformer, resumes and ends with every event once
+    cfg = read_config([str(workdir / "a.yml")])
+    run_sync(cfg, resolve_plugins(cfg))
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(
+            "select count(*), count(distinct id) from test_incremental_table"
+        ).fetchone() == (100, 100)
+        # rows after the committed cursor were synced again, through the transformer
+        upper = "select count(*) from test_incremental_table where payload = upper(payload)"
+        assert conn.execute(upper).fetchone() == (100 - committed,)
+        assert conn.execute("select value from cq_state").fetchall() == [("100",)]
