@@ -29,7 +29,7 @@ _local = threading.local()
 def _duckdb() -> duckdb.DuckDBPyConnection:
     con = getattr(_local, "con", None)
     if con is None:
-        con = _local.con = duckdb.connect()
+        con = _local.con = duckdb.connect(config={"threads": 1})
     return con
 
 
@@ -41,14 +41,16 @@ def rebuild(
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def sha256_hex(values: pa.Array) -> pa.Array:
-    """Lower-case hex SHA-256 of each string or binary value; null stays null."""
+def sha256_hex(values: pa.Array, prefix: str = "") -> pa.Array:
+    """``prefix`` + lower-case hex SHA-256 of each string or binary value; null stays null."""
     if len(values) == 0:
         return pa.array([], pa.utf8())
     con = _duckdb()
     con.register("syncline_values", pa.table({"v": values}))
     try:
-        out: pa.Table = con.sql("select sha256(v) as h from syncline_values").to_arrow_table()
+        # prefix is one of this module's constants, never user input
+        query = f"select '{prefix}' || sha256(v) as h from syncline_values"
+        out: pa.Table = con.sql(query).to_arrow_table()
     finally:
         con.unregister("syncline_values")
     return pc.cast(out.column("h").combine_chunks(), pa.utf8())
@@ -65,7 +67,7 @@ def marker_of(raw: str, with_sha: bool) -> str:
 def _markers(values: pa.Array, with_sha: bool) -> pa.Array:
     """Marker text for each non-null value (utf8 or binary), null for null."""
     if with_sha:
-        return pc.binary_join_element_wise(MARKER_PREFIX, sha256_hex(values), "")
+        return sha256_hex(values, MARKER_PREFIX)
     constant = pa.scalar(MARKER, pa.utf8())
     return pc.if_else(pc.is_valid(values), constant, pa.scalar(None, pa.utf8()))
 
