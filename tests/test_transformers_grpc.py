@@ -220,3 +220,22 @@ def test_an_external_transformer_error_fails_the_sync_with_its_name(tmp_path, se
         "transformer basic" in p.stderr
         and "column id is not a string, binary or JSON column" in p.stderr
     )
+
+
+def test_validate_config_checks_a_served_transformer_spec(tmp_path, served_basic):
+    text = cq_config(served_basic, "grpc", built_in=True).replace(
+        TRANSFORMATIONS, "      - kind: bogus\n        columns: [id]\n"
+    )
+    (tmp_path / "a.yml").write_text(text)
+    p = subprocess.run(
+        [sys.executable, "-m", "syncline", "--no-log-file", "validate-config", "a.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 1
+    assert (
+        "a.yml (document 3, line 29): spec.spec.transformations.0.kind: 'bogus' is not one of"
+        in p.stderr
+    )
