@@ -51,16 +51,6 @@ def _map_json(values: pa.ExtensionArray, fn: Callable[[bytes], bytes]) -> pa.Arr
     return pa.ExtensionArray.from_storage(JSON, pa.array(out, pa.binary()))
 
 
-def _delete(raw: bytes, paths: list[jp.Path]) -> bytes:
-    return jp.delete_paths(raw, paths)
-
-
-def _update(
-    raw: bytes, paths: list[jp.Path], change: Callable[[jp.Path, list[Any]], Any | None]
-) -> bytes:
-    return jp.update_values(raw, paths, change)
-
-
 def remove_columns(names: list[str]) -> Step:
     def step(record: pa.RecordBatch) -> pa.RecordBatch:
         whole, paths = _split(record, names)
@@ -71,7 +61,7 @@ def remove_columns(names: list[str]) -> Step:
             if f.name in whole:
                 continue
             if f.name in paths:
-                drop = partial(_delete, paths=paths[f.name])
+                drop = partial(jp.delete_paths, paths=paths[f.name])
                 a = _map_json(_json_column(record, f.name), drop)
             fields.append(f)
             arrays.append(a)
@@ -195,7 +185,7 @@ def change_case(names: list[str], upper: bool) -> Step:
                     raise ValueError(f"column {f.name} is not a string or JSON column")
                 a = cols.change_case(a, upper)
             elif f.name in paths:
-                update = partial(_update, paths=paths[f.name], change=change)
+                update = partial(jp.update_values, paths=paths[f.name], change=change)
                 a = _map_json(_json_column(record, f.name), update)
             arrays.append(a)
         return rebuild(record, list(record.schema), arrays)
