@@ -4,10 +4,12 @@ same tables as the built-in transformer does in process."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -134,9 +136,9 @@ def built_in(tmp_path_factory) -> dict[str, object]:
     return snap
 
 
-@pytest.fixture
-def served_basic():
-    """``syncline plugin serve basic`` on a loopback port."""
+@contextlib.contextmanager
+def serving(name: str, cwd: Path | None = None) -> Iterator[str]:
+    """``syncline plugin serve NAME`` on a loopback port, once it answers."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -145,21 +147,27 @@ def served_basic():
             "syncline",
             "plugin",
             "serve",
-            "basic",
+            name,
             "--address",
             f"127.0.0.1:{port}",
         ],
-        stderr=subprocess.PIPE,
-        text=True,
+        cwd=cwd,
+        stderr=subprocess.DEVNULL,
     )
     try:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(channel).result(timeout=60)
+        grpc.channel_ready_future(channel).result(timeout=120)
         channel.close()
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture
+def served_basic() -> Iterator[str]:
+    with serving("basic") as address:
+        yield address
 
 
 def test_syncline_drives_the_basic_transformer_over_grpc(tmp_path, built_in, served_basic):
@@ -179,26 +187,59 @@ def _cloudquery() -> str:
 
 
 def test_cloudquery_cli_with_syncline_basic_writes_the_same_tables(tmp_path, built_in):
+    """CloudQuery's CLI drives every plugin of the sync over gRPC, the transformer included.
+
+    The plugins are served before the CLI starts (``registry: grpc``), so a slow start on a
+    busy machine cannot run into the CLI's own start-up deadline. CloudQuery's CLI also stops
+    reading a transformer's output about a second after the source ends, dropping answers
+    still on their way; a slow extra table (whose rows the transformer drops) keeps the
+    source going well after the compared tables' rows have been transformed.
+    """
     workdir = tmp_path / "cq"
     workdir.mkdir()
-    (workdir / "cq.yml").write_text(cq_config(plugin_exe("syncline-plugin-basic"), "local"))
-    p = subprocess.run(
-        [
-            _cloudquery(),
-            "sync",
-            "cq.yml",
-            "--telemetry-level",
-            "none",
-            "--no-log-file",
-            "--log-console",
-        ],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    with (
+        serving("test") as source,
+        serving("sqlite", cwd=workdir) as destination,
+        serving("basic") as transformer,
+    ):
+        text = (
+            cq_config(transformer, "grpc", built_in=True)
+            .replace("path: cloudquery/test", f"path: {source}")
+            .replace("path: cloudquery/sqlite", f"path: {destination}")
+            .replace("registry: cloudquery", "registry: grpc")
+            .replace('"test_sub_table"]', '"test_sub_table", "test_incremental_table"]')
+            .replace(
+                "    num_sub_rows: 2\n",
+                "    num_sub_rows: 2\n    num_events: 40\n    batch_size: 10\n"
+                "    batch_delay_ms: 1000\n",
+            )
+            .replace(
+                TRANSFORMATIONS,
+                TRANSFORMATIONS + "      - kind: drop_rows\n"
+                "        tables: [raw_test_incremental_table]\n        columns: [_cq_parent_id]\n",
+            )
+        )
+        (workdir / "cq.yml").write_text(text)
+        p = subprocess.run(
+            [
+                _cloudquery(),
+                "sync",
+                "cq.yml",
+                "--telemetry-level",
+                "none",
+                "--no-log-file",
+                "--log-console",
+            ],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert p.returncode == 0, p.stderr
-    assert snapshot(workdir / "db.sqlite") == built_in
+    assert 'transformers=["basic (grpc@' in p.stderr
+    snap = snapshot(workdir / "db.sqlite")
+    assert snap.pop("raw_test_incremental_table")["rows"] == []  # type: ignore[index]
+    assert snap == built_in
 
 
 def test_an_external_transformer_error_fails_the_sync_with_its_name(tmp_path, served_basic):

@@ -24,13 +24,24 @@ MARKER_PREFIX = MARKER + " | "
 JSON_MARKER_KEY = "redacted_by_cloudquery"
 
 _local = threading.local()
+_shared: list[duckdb.DuckDBPyConnection] = []
+_shared_lock = threading.Lock()
 
 
 def _duckdb() -> duckdb.DuckDBPyConnection:
-    con = getattr(_local, "con", None)
-    if con is None:
-        con = _local.con = duckdb.connect(config={"threads": 1})
-    return con
+    """This thread's cursor on one in-memory database opened once per process."""
+    cursor = getattr(_local, "cursor", None)
+    if cursor is None:
+        with _shared_lock:
+            if not _shared:
+                _shared.append(duckdb.connect(config={"threads": 1}))
+            cursor = _local.cursor = _shared[0].cursor()
+    return cursor
+
+
+def warm_up() -> None:
+    """Open the database now, so the first record is not slowed down by it."""
+    sha256_hex(pa.array(["warm up"]))
 
 
 def rebuild(

@@ -6,7 +6,8 @@ import pyarrow as pa
 
 from syncline.schema.arrow import MD_TABLE_NAME
 from syncline.schema.selection import glob_match
-from syncline.transformers.basic.spec import BasicSpec, Transformation
+from syncline.transformers.basic.columns import warm_up
+from syncline.transformers.basic.spec import BasicSpec, Kind, Transformation
 from syncline.transformers.basic.steps import Step, build
 
 
@@ -15,6 +16,9 @@ def _table_name(schema: pa.Schema) -> str:
     if not name:
         raise ValueError("table name not found in the record's metadata")
     return str(name.decode())
+
+
+_HASHING = {Kind.OBFUSCATE_COLUMNS, Kind.OBFUSCATE_SENSITIVE_COLUMNS, Kind.OBFUSCATE_COLUMNS_EXCEPT}
 
 
 class _Rule:
@@ -42,6 +46,10 @@ class _Rule:
 class BasicTransformer:
     def __init__(self, spec: BasicSpec) -> None:
         self.rules = [_Rule(t, i) for i, t in enumerate(spec.transformations, start=1)]
+        if any(t.kind in _HASHING for t in spec.transformations):
+            # Served over gRPC, a slow first answer is costly: CloudQuery's CLI stops waiting
+            # for a transformer's output about a second after the source ends.
+            warm_up()
 
     def transform_schema(self, schema: pa.Schema) -> pa.Schema:
         empty = pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
