@@ -90,12 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     plugin_sub = plugin.add_subparsers(dest="plugin_command", required=True, metavar="ACTION")
     serve = plugin_sub.add_parser(
         "serve",
-        help="Serve a built-in source or destination over CloudQuery plugin protocol v3.",
+        help="Serve a built-in plugin (source, destination or transformer) over protocol v3.",
         conflict_handler="resolve",
     )
-    serve.add_argument("name", help="plugin name, e.g. test, sqlite, cloudquery/postgresql")
+    serve.add_argument("name", help="plugin name, e.g. test, sqlite, basic, cloudquery/postgresql")
     serve.add_argument(
-        "--kind", choices=["source", "destination"], help="for names that are both (postgresql)"
+        "--kind",
+        choices=["source", "destination", "transformer"],
+        help="for names that are both (postgresql)",
     )
     serve_arguments(serve)
     return parser

@@ -24,11 +24,8 @@ def find_any(name: str, kind: str | None = None) -> PluginInfo:
     """A built-in plugin by name; ``kind`` picks one when a name is both a source and a
     destination (postgresql)."""
     path = name if "/" in name else f"cloudquery/{name}"
-    kinds: list[PluginKind] = ["source", "destination"]
-    if kind == "source":
-        kinds = ["source"]
-    elif kind == "destination":
-        kinds = ["destination"]
+    every: list[PluginKind] = ["source", "destination", "transformer"]
+    kinds = [k for k in every if kind in (None, k)]
     found = []
     for k in kinds:
         try:
@@ -39,10 +36,7 @@ def find_any(name: str, kind: str | None = None) -> PluginInfo:
         return found[0]
     if found:
         raise PluginNotFoundError(f"{path} is both a source and a destination: add --kind")
-    known = ", ".join(
-        [f"source {p}" for p in available("source")]
-        + [f"destination {p}" for p in available("destination")]
-    )
+    known = ", ".join(f"{k} {p}" for k in every for p in available(k))
     raise PluginNotFoundError(f"unknown plugin {name} (available: {known})")
 
 
@@ -124,3 +118,7 @@ def aws_source() -> int:
 
 def bigquery_destination() -> int:
     return _executable("cloudquery/bigquery", "destination")
+
+
+def basic_transformer() -> int:
+    return _executable("cloudquery/basic", "transformer")

@@ -8,6 +8,7 @@ from syncline.config.models import (
     PkMode,
     Registry,
     SourceSpec,
+    TransformerSpec,
     WriteMode,
 )
 from syncline.config.reader import Config, Configured, read_config
@@ -23,6 +24,7 @@ __all__ = [
     "PkMode",
     "Registry",
     "SourceSpec",
+    "TransformerSpec",
     "WriteMode",
     "read_config",
 ]

@@ -1,4 +1,5 @@
-"""Validated specs for source and destination documents (CloudQuery's fields and defaults)."""
+"""Validated specs for source, destination and transformer documents (CloudQuery's fields
+and defaults)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,7 @@ class DestinationSpec(PluginSpec):
     sync_group_id: str = ""
     send_sync_summary: bool = False
     transformers: list[str] = Field(default_factory=list)
+
+
+class TransformerSpec(PluginSpec):
+    """A transformer document: metadata and the plugin's own ``spec`` only."""

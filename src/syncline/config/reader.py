@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.config.loader import Document, load_documents, load_text
-from syncline.config.models import DestinationSpec, SourceSpec, WriteMode
+from syncline.config.models import DestinationSpec, SourceSpec, TransformerSpec, WriteMode
 
 _TABLES_HINT = (
     "tables configuration is required. Hint: set the tables you want to sync by adding "
@@ -21,6 +21,11 @@ _ENUM_NAMES = {
     "migrate_mode": "migrate mode",
     "pk_mode": "pk mode",
     "registry": "registry",
+}
+_MODELS: dict[str, type[SourceSpec | DestinationSpec | TransformerSpec]] = {
+    "source": SourceSpec,
+    "destination": DestinationSpec,
+    "transformer": TransformerSpec,
 }
 BACKEND_REF = re.compile(r"^@@plugins\.([A-Za-z0-9_.-]+)\.connection$")
 
@@ -40,6 +45,7 @@ class Configured:
 class Config:
     sources: list[Configured] = field(default_factory=list)
     destinations: list[Configured] = field(default_factory=list)
+    transformers: list[Configured] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
     def destination(self, name: str) -> Configured:
@@ -73,7 +79,8 @@ def read_config(
         except ConfigError as e:
             errors.append(e)
             continue
-        (config.sources if kind == "source" else config.destinations).append(configured)
+        lists = {"source": config.sources, "destination": config.destinations}
+        lists.get(kind, config.transformers).append(configured)
     if errors:
         raise ConfigErrors(errors)
     errors = _cross_validate(config, relaxed, paths)
@@ -91,17 +98,14 @@ def _parse_document(doc: Document) -> tuple[str, Configured]:
             raise doc.error("unknown key (a document has only kind and spec)", (key,))
     kind = data.get("kind")
     if kind is None:
-        raise doc.error("kind is required (source or destination)", ("kind",))
-    if kind == "transformer":
-        raise doc.error("transformer plugins are not supported", ("kind",))
-    if kind not in ("source", "destination"):
+        raise doc.error("kind is required (source, destination or transformer)", ("kind",))
+    if kind not in _MODELS:
         raise doc.error(f"unknown kind {kind}", ("kind",))
     spec = data.get("spec")
     if not isinstance(spec, dict):
         raise doc.error("spec is required and must be a mapping", ("spec",))
-    model = SourceSpec if kind == "source" else DestinationSpec
     try:
-        parsed = model.model_validate(spec)
+        parsed = _MODELS[kind].model_validate(spec)
     except ValidationError as e:
         raise validation_error(doc, e, ("spec",)) from None
     return kind, Configured(parsed, doc)
@@ -123,6 +127,8 @@ def validation_error(
     if err["type"] == "enum" and key in _ENUM_NAMES:
         expected = err.get("ctx", {}).get("expected", "")
         return doc.error(f"invalid {_ENUM_NAMES[key]}: {err['input']} (expected {expected})", loc)
+    if err["type"] == "value_error" and "error" in err.get("ctx", {}):
+        return doc.error(str(err["ctx"]["error"]), loc)  # our own words, as written
     return doc.error(err["msg"].lower(), loc)
 
 
@@ -138,7 +144,11 @@ def _cross_validate(config: Config, relaxed: bool, paths: list[str]) -> list[Con
         if not config.destinations:
             errors.append(ConfigError("expecting at least one destination", file=where))
 
-    for kind, items in (("source", config.sources), ("destination", config.destinations)):
+    for kind, items in (
+        ("source", config.sources),
+        ("destination", config.destinations),
+        ("transformer", config.transformers),
+    ):
         seen: set[str] = set()
         for item in items:
             if item.spec.name in seen:
@@ -162,6 +172,7 @@ def _cross_validate(config: Config, relaxed: bool, paths: list[str]) -> list[Con
                 )
         errors.extend(_backend_errors(src, dest_names))
 
+    transformer_names = {t.spec.name for t in config.transformers}
     for dst in config.destinations:
         dspec: DestinationSpec = dst.spec
         if dspec.sync_group_id and dspec.write_mode is WriteMode.OVERWRITE_DELETE_STALE:
@@ -174,6 +185,8 @@ def _cross_validate(config: Config, relaxed: bool, paths: list[str]) -> list[Con
                 )
             )
         for i, t in enumerate(dspec.transformers):
+            if t in transformer_names:
+                continue
             errors.append(
                 dst.error(
                     f"destination {dspec.name} references unknown transformer {t}",

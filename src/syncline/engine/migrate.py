@@ -10,6 +10,7 @@ from syncline.engine.plugins import Plugins
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
 from syncline.schema.selection import select_tables
 from syncline.schema.table import flatten
+from syncline.transformers.chain import TransformerChain
 
 
 def run_migrate(config: Config, plugins: Plugins, invocation_id: str = "") -> None:
@@ -36,10 +37,16 @@ def run_migrate(config: Config, plugins: Plugins, invocation_id: str = "") -> No
                 sync_group_id=render_sync_group_id(dspec.sync_group_id, now, invocation_id),
                 deterministic_cq_id=spec.deterministic_cq_id,
             )
+            chain = TransformerChain(
+                dest_name,
+                [(t, plugins.transformers[t].create(invocation_id)) for t in dspec.transformers],
+            )
+            try:
+                tables = [chain.table(transform.table(t)) for t in selected]
+            finally:
+                chain.close()
             plugin = resolved.create(invocation_id)
             try:
-                plugin.migrate_tables(
-                    [transform.table(t) for t in selected], dspec.migrate_mode is MigrateMode.FORCED
-                )
+                plugin.migrate_tables(tables, dspec.migrate_mode is MigrateMode.FORCED)
             finally:
                 plugin.close()

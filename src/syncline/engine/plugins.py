@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -49,12 +49,22 @@ class ResolvedPlugin:
 class Plugins:
     sources: dict[str, ResolvedPlugin]
     destinations: dict[str, ResolvedPlugin]
+    transformers: dict[str, ResolvedPlugin] = field(default_factory=dict)
 
 
 def resolve_plugins(config: Config) -> Plugins:
     errors: list[ConfigError] = []
-    resolved: dict[PluginKind, dict[str, ResolvedPlugin]] = {"source": {}, "destination": {}}
-    for kind, items in (("source", config.sources), ("destination", config.destinations)):
+    resolved: dict[PluginKind, dict[str, ResolvedPlugin]] = {
+        "source": {},
+        "destination": {},
+        "transformer": {},
+    }
+    kinds = (
+        ("source", config.sources),
+        ("destination", config.destinations),
+        ("transformer", config.transformers),
+    )
+    for kind, items in kinds:
         for item in items:
             try:
                 r = _resolve(kind, item)  # type: ignore[arg-type]
@@ -64,7 +74,7 @@ def resolve_plugins(config: Config) -> Plugins:
             resolved[r.kind][r.name] = r
     if errors:
         raise ConfigErrors(errors)
-    return Plugins(resolved["source"], resolved["destination"])
+    return Plugins(resolved["source"], resolved["destination"], resolved["transformer"])
 
 
 def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
@@ -101,7 +111,8 @@ def check_external_specs(plugins: Plugins) -> None:
     import jsonschema
 
     errors: list[ConfigError] = []
-    for resolved in [*plugins.sources.values(), *plugins.destinations.values()]:
+    everything = [*plugins.sources.values(), *plugins.destinations.values()]
+    for resolved in [*everything, *plugins.transformers.values()]:
         spec = resolved.configured.spec
         if spec.registry not in (Registry.LOCAL, Registry.GRPC):
             continue

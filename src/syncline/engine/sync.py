@@ -38,6 +38,7 @@ from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Table
 from syncline.state.client import CursorStore, StateClient
 from syncline.testing import crashpoints
+from syncline.transformers.chain import TransformerChain
 from syncline.writers.batch import BatchWriter
 
 log = logging.getLogger("syncline.engine")
@@ -192,6 +193,9 @@ class _SourceRun:
         )
         self.writers: dict[str, BatchWriter] = {}
         self.transforms: dict[str, DestinationTransform] = {}
+        # Transformer plugins per destination, and the schema records have before them.
+        self.chains: dict[str, TransformerChain] = {}
+        self.staged: dict[tuple[str, str], pa.Schema] = {}
         self.tables: dict[str, Table] = {}
         self.out: dict[tuple[str, str], tuple[Table, pa.Schema]] = {}
         self.skip_delete_stale: set[str] = set()
@@ -241,6 +245,7 @@ class _SourceRun:
                 sync_group_id=group,
                 deterministic_cq_id=self.spec.deterministic_cq_id,
             )
+            self.chains[name] = self._open_transformers(name, dspec)
             self.writers[name] = BatchWriter(name, plugin, plugin.limits)
             self._closers.append(self.writers[name].close)
         if self.spec.backend_options is not None and self.spec.has_backend:
@@ -263,6 +268,14 @@ class _SourceRun:
         self.source = source
         if getattr(source, "wants_state_service", False) and self.state is not None:
             self._serve_state(source)
+
+    def _open_transformers(self, name: str, dspec: DestinationSpec) -> TransformerChain:
+        opened = []
+        for tname in dspec.transformers:
+            transformer = self.plugins.transformers[tname].create(self.settings.invocation_id)
+            self._closers.append(transformer.close)
+            opened.append((tname, transformer))
+        return TransformerChain(name, opened)
 
     def _serve_state(self, source: Any) -> None:
         """Give an external source a gRPC state backend that the engine controls.
@@ -390,6 +403,9 @@ class _SourceRun:
             self.skip_delete_stale.add(table.name)
         for name, w in self.writers.items():
             out = self.transforms[name].table(table)
+            if self.chains[name]:
+                self.staged[(name, table.name)] = to_arrow_schema(out)
+                out = self.chains[name].table(out)
             self.out[(name, table.name)] = (out, to_arrow_schema(out))
             if not self.settings.no_migrate:
                 dspec: DestinationSpec = self.dests[name].configured.spec
@@ -404,7 +420,13 @@ class _SourceRun:
         n = msg.record.num_rows
         for name, w in self.writers.items():
             out, schema = self.out[(name, msg.table_name)]
-            w.insert(out, self.transforms[name].record(schema, msg.record), seq)
+            chain = self.chains[name]
+            if chain:
+                staged = self.staged[(name, msg.table_name)]
+                record = chain.record(self.transforms[name].record(staged, msg.record), schema)
+            else:
+                record = self.transforms[name].record(schema, msg.record)
+            w.insert(out, record, seq)
             self.ledger.durable(name, w.durable_seq)
         self.result.table(msg.table_name).rows += n
         self.progress.rows(msg.table_name, n)

@@ -284,7 +284,11 @@ class ExternalDestination(_External):
 
 
 def external_plugin_info(kind: PluginKind, registry: Registry, path: str) -> PluginInfo:
-    cls = ExternalSource if kind == "source" else ExternalDestination
+    cls: Any = ExternalSource if kind == "source" else ExternalDestination
+    if kind == "transformer":
+        from syncline.grpc.transformer import ExternalTransformer
+
+        cls = ExternalTransformer
 
     def factory(spec: ExternalSpec, ctx: PluginContext) -> Any:
         return cls(registry, path, spec, ctx)

@@ -1,4 +1,4 @@
-"""Serve a built-in source or destination over CloudQuery plugin protocol v3."""
+"""Serve a built-in source, destination or transformer over CloudQuery plugin protocol v3."""
 
 from __future__ import annotations
 
@@ -10,12 +10,19 @@ from datetime import UTC
 from typing import Any
 
 import grpc
+import pyarrow as pa
 from cloudquery.discovery_v1 import discovery_pb2, discovery_pb2_grpc
 from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
 from pydantic import ValidationError
 
 from syncline import __version__
-from syncline.grpc.ipc import record_bytes, record_from_bytes, table_bytes, table_from_bytes
+from syncline.grpc.ipc import (
+    record_bytes,
+    record_from_bytes,
+    schema_bytes,
+    table_bytes,
+    table_from_bytes,
+)
 from syncline.grpc.state_remote import RemoteState
 from syncline.messages import Checkpoint, DeleteRecord, Insert, MigrateTable, SyncError
 from syncline.plugin.contracts import NoState, PluginContext, PluginInfo, SyncOptions
@@ -218,6 +225,28 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
         table = table_from_bytes(request.table)
         for record in destination.read(table):
             yield plugin_pb2.Read.Response(record=record_bytes(record))
+
+    # -- transformer -------------------------------------------------------------------------
+
+    def TransformSchema(self, request: Any, context: Any) -> Any:
+        transformer = self._require(context, "transformer")
+        with pa.ipc.open_stream(request.schema) as reader:
+            schema = reader.schema
+        try:
+            out = transformer.transform_schema(schema)
+        except Exception as e:
+            context.abort(grpc.StatusCode.INTERNAL, f"transform schema failed: {e}")
+        return plugin_pb2.TransformSchema.Response(schema=schema_bytes(out))
+
+    def Transform(self, request_iterator: Iterator[Any], context: Any) -> Iterator[Any]:
+        transformer = self._require(context, "transformer")
+        for req in request_iterator:
+            try:
+                out = transformer.transform(record_from_bytes(req.record))
+            except Exception as e:
+                context.abort(grpc.StatusCode.INTERNAL, f"transform failed: {e}")
+            # Sent even with no rows left, so a client may pair answers with requests.
+            yield plugin_pb2.Transform.Response(record=record_bytes(out))
 
 
 def start(info: PluginInfo, network: str, address: str) -> tuple[grpc.Server, str]:

@@ -1,4 +1,4 @@
-"""The contracts every source and destination implements, built-in or external."""
+"""The contracts every source, destination and transformer implements, built-in or external."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from syncline.config.models import WriteMode
 from syncline.messages import SyncMessage
 from syncline.schema.table import Table
 
-PluginKind = Literal["source", "destination"]
+PluginKind = Literal["source", "destination", "transformer"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,25 @@ class DestinationPlugin(Protocol):
     def read(self, table: Table) -> Iterator[pa.RecordBatch]: ...
 
     def test_connection(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class TransformerPlugin(Protocol):
+    """Changes schemas and records on their way to one destination (CloudQuery's Transform).
+
+    Works on Arrow schemas with CloudQuery's metadata, as on the wire, so a built-in and an
+    external transformer behave the same.
+    """
+
+    def transform_schema(self, schema: pa.Schema) -> pa.Schema:
+        """The schema records of this table will have after ``transform``."""
+        ...
+
+    def transform(self, record: pa.RecordBatch) -> pa.RecordBatch:
+        """The changed record (it may have fewer rows, or none)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -11,6 +11,7 @@ from syncline.plugin.errors import PluginNotFoundError
 GROUPS: dict[PluginKind, str] = {
     "source": "syncline.sources",
     "destination": "syncline.destinations",
+    "transformer": "syncline.transformers",
 }
 
 

@@ -19,6 +19,7 @@ MD_TABLE_TITLE = b"cq:table_title"
 MD_TABLE_DEPENDS_ON = b"cq:table_depends_on"
 MD_CONSTRAINT_NAME = b"cq:extension:constraint_name"
 MD_INCREMENTAL = b"cq:extension:incremental"
+MD_SENSITIVE_COLUMNS = b"cq:table_sensitive_columns"
 # Field-level metadata keys.
 MD_PRIMARY_KEY = b"cq:extension:primary_key"
 MD_PRIMARY_KEY_COMPONENT = b"cq:extension:primary_key_component"
@@ -74,6 +75,8 @@ def to_arrow_schema(table: Table) -> pa.Schema:
         md[MD_CONSTRAINT_NAME] = table.pk_constraint_name.encode()
     if table.is_incremental:
         md[MD_INCREMENTAL] = _TRUE
+    if table.sensitive_columns:
+        md[MD_SENSITIVE_COLUMNS] = json.dumps(list(table.sensitive_columns)).encode()
     return pa.schema([column_to_field(c) for c in table.columns], metadata=md)
 
 
@@ -91,6 +94,7 @@ def from_arrow_schema(schema: pa.Schema) -> Table:
         parent=parent,
         is_incremental=_flag(md, MD_INCREMENTAL),
         pk_constraint_name=md.get(MD_CONSTRAINT_NAME, b"").decode(),
+        sensitive_columns=tuple(json.loads(md.get(MD_SENSITIVE_COLUMNS, b"[]"))),
     )
 
 

@@ -31,6 +31,8 @@ class Table:
     parent: str | None = None
     is_incremental: bool = False
     pk_constraint_name: str = ""
+    # Columns that may hold secrets (cq:table_sensitive_columns), for obfuscating transformers.
+    sensitive_columns: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column | None:
         for c in self.columns:
