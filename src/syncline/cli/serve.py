@@ -14,10 +14,12 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from syncline.cli.logs import JsonFormatter, TextFormatter
+from syncline.cli.logs import JsonFormatter, TextFormatter, python_level
 from syncline.plugin.contracts import PluginInfo, PluginKind
 from syncline.plugin.errors import PluginNotFoundError
 from syncline.plugin.registry import available, find_plugin
+
+LOG_LEVELS = ["trace", "debug", "info", "warn", "error"]
 
 
 def find_any(name: str, kind: str | None = None) -> PluginInfo:
@@ -46,11 +48,14 @@ def find_any(name: str, kind: str | None = None) -> PluginInfo:
     raise PluginNotFoundError(f"unknown plugin {name} (available: {known})")
 
 
-def serve_arguments(parser: argparse.ArgumentParser) -> None:
+def serve_arguments(parser: argparse.ArgumentParser, *, log_flags: bool = True) -> None:
+    """``serve``'s flags as CloudQuery passes them; ``log_flags=False`` where the global
+    flags already provide --log-level and --log-format."""
     parser.add_argument("--address", default="localhost:7777", help="host:port or socket path")
     parser.add_argument("--network", default="tcp", choices=["tcp", "unix"])
-    parser.add_argument("--log-level", default="info")
-    parser.add_argument("--log-format", default="text", choices=["text", "json"])
+    if log_flags:
+        parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+        parser.add_argument("--log-format", default="text", choices=["text", "json"])
     # Accepted for compatibility with CloudQuery's CLI; they change nothing here.
     parser.add_argument("--no-sentry", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--license", help=argparse.SUPPRESS)
@@ -61,13 +66,24 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
 def serve(info: PluginInfo, args: argparse.Namespace) -> int:
     from syncline.grpc.server import start
 
+    invocation_id = getattr(args, "invocation_id", None) or ""
+    formatter = (
+        JsonFormatter(invocation_id) if args.log_format == "json" else TextFormatter(invocation_id)
+    )
     root = logging.getLogger("syncline")
     root.handlers.clear()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter("") if args.log_format == "json" else TextFormatter(""))
+    # Log lines go to stdout, as plugins built on CloudQuery's Go SDK write them: that is
+    # the stream CloudQuery's CLI reads, relays into its log and counts errors from.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
     root.addHandler(handler)
-    level = {"trace": "debug", "warn": "warning"}.get(args.log_level, args.log_level)
-    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    file_name = getattr(args, "log_file_name", None)
+    if file_name and not getattr(args, "no_log_file", False):
+        mode = "w" if getattr(args, "log_file_overwrite", False) else "a"
+        file_handler = logging.FileHandler(file_name, mode=mode, encoding="utf-8")
+        file_handler.setFormatter(formatter)
+        root.addHandler(file_handler)
+    root.setLevel(getattr(logging, python_level(args.log_level).upper()))
     root.propagate = False
     server, dial = start(info, args.network, args.address)
     root.info("serving %s plugin %s on %s", info.kind, info.path, dial)
