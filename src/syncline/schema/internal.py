@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import uuid
 from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
 
+from syncline.schema.cq_id import deterministic_cq_ids
 from syncline.schema.table import Column, Table
 from syncline.schema.types import UUID
 
@@ -57,20 +56,8 @@ def random_uuids(n: int) -> pa.Array:
 
 
 def deterministic_uuids(record: pa.RecordBatch, key_columns: list[str]) -> pa.Array:
-    """UUIDv5 (nil namespace) of a SHA-256 over the key columns, sorted by name."""
-    names = sorted(key_columns)
-    cols = [record.column(record.schema.get_field_index(n)).to_pylist() for n in names]
-    out = bytearray()
-    for i in range(record.num_rows):
-        h = hashlib.sha256()
-        for name, col in zip(names, cols, strict=True):
-            h.update(name.encode())
-            h.update(str(col[i]).encode())
-        out += uuid.uuid5(uuid.UUID(int=0), h.hexdigest()).bytes
-    storage = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), record.num_rows, [None, pa.py_buffer(bytes(out))]
-    )
-    return pa.ExtensionArray.from_storage(UUID, storage)
+    """CloudQuery's deterministic _cq_id of every row (see ``schema.cq_id``)."""
+    return deterministic_cq_ids(record, key_columns)
 
 
 def cq_id_key_columns(table: Table, deterministic: bool) -> list[str]:

@@ -47,6 +47,14 @@ UUID = UUIDType()
 JSON = JSONType()
 
 
+def is_uuid(t: pa.DataType) -> bool:
+    return isinstance(t, UUIDType)
+
+
+def is_json(t: pa.DataType) -> bool:
+    return isinstance(t, JSONType)
+
+
 def type_name(t: pa.DataType) -> str:
     """A short, stable name for docs (``uuid``, ``json``, ``int64``, ``list<item: utf8>``)."""
     if isinstance(t, pa.ExtensionType):
