@@ -26,9 +26,10 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
             "level": _LEVEL_NAMES.get(record.levelname, record.levelname.lower()),
             "module": record.name,
-            "invocation_id": self.invocation_id,
             "message": record.getMessage(),
         }
+        if self.invocation_id:  # a served plugin may have none
+            data["invocation_id"] = self.invocation_id
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
         return json.dumps(data)

@@ -13,11 +13,15 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from syncline.cli.logs import JsonFormatter, TextFormatter, python_level
 from syncline.plugin.contracts import PluginInfo, PluginKind
 from syncline.plugin.errors import PluginNotFoundError
 from syncline.plugin.registry import available, find_plugin
+
+if TYPE_CHECKING:
+    from syncline.grpc.server import PluginLoader
 
 LOG_LEVELS = ["trace", "debug", "info", "warn", "error"]
 
@@ -63,7 +67,7 @@ def serve_arguments(parser: argparse.ArgumentParser, *, log_flags: bool = True) 
     parser.add_argument("--otel-endpoint-insecure", action="store_true", help=argparse.SUPPRESS)
 
 
-def serve(info: PluginInfo, args: argparse.Namespace) -> int:
+def serve(info: PluginInfo | PluginLoader, args: argparse.Namespace) -> int:
     from syncline.grpc.server import start
 
     invocation_id = getattr(args, "invocation_id", None) or ""
@@ -107,7 +111,9 @@ def _executable(path: str, kind: PluginKind, argv: Sequence[str] | None = None) 
     sub = parser.add_subparsers(dest="command", required=True)
     serve_arguments(sub.add_parser("serve", help="serve the plugin over gRPC"))
     args, _unknown = parser.parse_known_args(argv)
-    return serve(find_any(path, kind), args)
+    from syncline.grpc.server import PluginLoader
+
+    return serve(PluginLoader(kind, path, lambda: find_any(path, kind)), args)
 
 
 def test_source() -> int:

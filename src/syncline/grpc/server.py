@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from typing import Any
 
@@ -32,12 +32,43 @@ class Discovery(discovery_pb2_grpc.DiscoveryServicer):
         return discovery_pb2.GetVersions.Response(versions=[3])
 
 
+class PluginLoader:
+    """Imports a plugin in the background, so the server can listen before its (slow) import:
+    CloudQuery's CLI gives a started plugin a few seconds to accept connections."""
+
+    def __init__(self, kind: str, path: str, load: Callable[[], PluginInfo]) -> None:
+        self.kind, self.path = kind, path
+        self._load = load
+        self._loaded = threading.Event()
+        self._info: PluginInfo | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name=f"load {path}", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._info = self._load()
+        except BaseException as e:  # surfaced to the first call that needs the plugin
+            self._error = e
+        finally:
+            self._loaded.set()
+
+    def get(self) -> PluginInfo:
+        self._loaded.wait()
+        if self._info is None:
+            raise RuntimeError(f"cannot load plugin {self.path}: {self._error}")
+        return self._info
+
+
 class PluginServer(plugin_pb2_grpc.PluginServicer):
-    def __init__(self, info: PluginInfo) -> None:
-        self.info = info
+    def __init__(self, info: PluginInfo | PluginLoader) -> None:
+        self._info = info
         self.plugin: Any = None
         self.name = info.path.rsplit("/", 1)[-1]
         self._lock = threading.Lock()
+
+    @property
+    def info(self) -> PluginInfo:
+        return self._info.get() if isinstance(self._info, PluginLoader) else self._info
 
     # -- metadata ----------------------------------------------------------------------------
 
@@ -220,7 +251,7 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
             yield plugin_pb2.Read.Response(record=record_bytes(record))
 
 
-def start(info: PluginInfo, network: str, address: str) -> tuple[grpc.Server, str]:
+def start(info: PluginInfo | PluginLoader, network: str, address: str) -> tuple[grpc.Server, str]:
     from syncline.grpc.transport import bind, new_server
 
     server = new_server()

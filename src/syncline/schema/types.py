@@ -14,7 +14,8 @@ class UUIDType(pa.ExtensionType):  # type: ignore[misc]
         super().__init__(pa.binary(16), "uuid")
 
     def __arrow_ext_serialize__(self) -> bytes:
-        return b""
+        # CloudQuery's SDKs write this metadata and its CLI checks it when reading schemas.
+        return b"uuid-serialized"
 
     @classmethod
     def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> UUIDType:
@@ -28,7 +29,7 @@ class JSONType(pa.ExtensionType):  # type: ignore[misc]
         super().__init__(pa.binary(), "json")
 
     def __arrow_ext_serialize__(self) -> bytes:
-        return b""
+        return b"json-serialized"
 
     @classmethod
     def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> JSONType:
