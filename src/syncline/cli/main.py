@@ -152,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "plugin":
         try:
-            return serve(find_any(args.name, args.kind), args)
+            info = find_any(args.name, args.kind)
+            return serve(args, info.kind, info.path, lambda: info)
         except SynclineError as e:
             print(f"Error: {e}", file=sys.stderr)
             return 1

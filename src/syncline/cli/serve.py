@@ -12,16 +12,13 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from syncline.cli.logs import JsonFormatter, TextFormatter, python_level
-from syncline.plugin.contracts import PluginInfo, PluginKind
-from syncline.plugin.errors import PluginNotFoundError
-from syncline.plugin.registry import available, find_plugin
 
-if TYPE_CHECKING:
-    from syncline.grpc.server import PluginLoader
+if TYPE_CHECKING:  # the executables import plugins only once they listen (grpc.early)
+    from syncline.plugin.contracts import PluginInfo, PluginKind
 
 LOG_LEVELS = ["trace", "debug", "info", "warn", "error"]
 
@@ -29,6 +26,9 @@ LOG_LEVELS = ["trace", "debug", "info", "warn", "error"]
 def find_any(name: str, kind: str | None = None) -> PluginInfo:
     """A built-in plugin by name; ``kind`` picks one when a name is both a source and a
     destination (postgresql)."""
+    from syncline.plugin.errors import PluginNotFoundError
+    from syncline.plugin.registry import available, find_plugin
+
     path = name if "/" in name else f"cloudquery/{name}"
     kinds: list[PluginKind] = ["source", "destination"]
     if kind == "source":
@@ -67,9 +67,38 @@ def serve_arguments(parser: argparse.ArgumentParser, *, log_flags: bool = True) 
     parser.add_argument("--otel-endpoint-insecure", action="store_true", help=argparse.SUPPRESS)
 
 
-def serve(info: PluginInfo | PluginLoader, args: argparse.Namespace) -> int:
-    from syncline.grpc.server import start
+def serve(args: argparse.Namespace, kind: str, path: str, load: Callable[[], PluginInfo]) -> int:
+    """Listen at once, then load the plugin and serve it until SIGTERM or SIGINT."""
+    from syncline.grpc.early import listen
 
+    root = _plugin_logging(args)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    server, dial, plugin, discovery = listen(args.network, args.address)
+    root.info("serving %s plugin %s on %s", kind, path, dial)
+    try:
+        from syncline.grpc.server import Discovery, PluginServer
+
+        plugin.resolve(PluginServer(load()))
+        discovery.resolve(Discovery())
+    except Exception as e:
+        root.error("cannot load %s plugin %s: %s", kind, path, e)
+        server.stop(grace=0)
+        return 1
+    done.wait()
+    # CloudQuery's CLI kills a plugin that has not exited 5 s after its interrupt; on a busy
+    # machine the interpreter's own teardown (thread joins, module finalizers) can take that
+    # long. Every write is committed before its RPC returns, so once the server has stopped
+    # there is nothing left to finish: flush the logs and leave at once.
+    server.stop(grace=2).wait()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _plugin_logging(args: argparse.Namespace) -> logging.Logger:
     invocation_id = getattr(args, "invocation_id", None) or ""
     formatter = (
         JsonFormatter(invocation_id) if args.log_format == "json" else TextFormatter(invocation_id)
@@ -89,21 +118,7 @@ def serve(info: PluginInfo | PluginLoader, args: argparse.Namespace) -> int:
         root.addHandler(file_handler)
     root.setLevel(getattr(logging, python_level(args.log_level).upper()))
     root.propagate = False
-    server, dial = start(info, args.network, args.address)
-    root.info("serving %s plugin %s on %s", info.kind, info.path, dial)
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()
-    # CloudQuery's CLI kills a plugin that has not exited 5 s after its interrupt; on a busy
-    # machine the interpreter's own teardown (thread joins, module finalizers) can take that
-    # long. Every write is committed before its RPC returns, so once the server has stopped
-    # there is nothing left to finish: flush the logs and leave at once.
-    server.stop(grace=2).wait()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    return root
 
 
 def _executable(path: str, kind: PluginKind, argv: Sequence[str] | None = None) -> int:
@@ -111,9 +126,7 @@ def _executable(path: str, kind: PluginKind, argv: Sequence[str] | None = None) 
     sub = parser.add_subparsers(dest="command", required=True)
     serve_arguments(sub.add_parser("serve", help="serve the plugin over gRPC"))
     args, _unknown = parser.parse_known_args(argv)
-    from syncline.grpc.server import PluginLoader
-
-    return serve(PluginLoader(kind, path, lambda: find_any(path, kind)), args)
+    return serve(args, kind, path, lambda: find_any(path, kind))
 
 
 def test_source() -> int:

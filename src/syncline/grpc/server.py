@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
@@ -20,6 +20,7 @@ from syncline.grpc.state_remote import RemoteState
 from syncline.messages import Checkpoint, DeleteRecord, Insert, MigrateTable, SyncError
 from syncline.plugin.contracts import NoState, PluginContext, PluginInfo, SyncOptions
 from syncline.schema.arrow import from_arrow_schema
+from syncline.schema.internal import cq_id_as_only_pk
 from syncline.schema.selection import select_tables
 from syncline.schema.table import Column, Table, flatten
 from syncline.writers.batch import BatchWriter
@@ -32,43 +33,19 @@ class Discovery(discovery_pb2_grpc.DiscoveryServicer):
         return discovery_pb2.GetVersions.Response(versions=[3])
 
 
-class PluginLoader:
-    """Imports a plugin in the background, so the server can listen before its (slow) import:
-    CloudQuery's CLI gives a started plugin a few seconds to accept connections."""
+class _RaiseInstead:
+    """Stands in for a call context: an abort becomes an exception the caller handles."""
 
-    def __init__(self, kind: str, path: str, load: Callable[[], PluginInfo]) -> None:
-        self.kind, self.path = kind, path
-        self._load = load
-        self._loaded = threading.Event()
-        self._info: PluginInfo | None = None
-        self._error: BaseException | None = None
-        threading.Thread(target=self._run, name=f"load {path}", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            self._info = self._load()
-        except BaseException as e:  # surfaced to the first call that needs the plugin
-            self._error = e
-        finally:
-            self._loaded.set()
-
-    def get(self) -> PluginInfo:
-        self._loaded.wait()
-        if self._info is None:
-            raise RuntimeError(f"cannot load plugin {self.path}: {self._error}")
-        return self._info
+    def abort(self, code: grpc.StatusCode, details: str) -> None:
+        raise RuntimeError(details)
 
 
 class PluginServer(plugin_pb2_grpc.PluginServicer):
-    def __init__(self, info: PluginInfo | PluginLoader) -> None:
-        self._info = info
+    def __init__(self, info: PluginInfo) -> None:
+        self.info = info
         self.plugin: Any = None
         self.name = info.path.rsplit("/", 1)[-1]
         self._lock = threading.Lock()
-
-    @property
-    def info(self) -> PluginInfo:
-        return self._info.get() if isinstance(self._info, PluginLoader) else self._info
 
     # -- metadata ----------------------------------------------------------------------------
 
@@ -126,7 +103,8 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
 
     def TestConnection(self, request: Any, context: Any) -> Any:
         try:
-            plugin = self._create(request.spec, False, "", context)
+            # A plugin that cannot connect is a failed test, not a failed call.
+            plugin = self._create(request.spec, False, "", _RaiseInstead())
             try:
                 plugin.test_connection()
             finally:
@@ -168,10 +146,12 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
         try:
             for msg in source.sync(options, state):
                 if isinstance(msg, MigrateTable):
+                    # As CloudQuery's SDK: with deterministic ids, _cq_id is the only key.
+                    table = msg.table
+                    if options.deterministic_cq_id:
+                        table = cq_id_as_only_pk(table)
                     yield plugin_pb2.Sync.Response(
-                        migrate_table=plugin_pb2.Sync.MessageMigrateTable(
-                            table=table_bytes(msg.table)
-                        )
+                        migrate_table=plugin_pb2.Sync.MessageMigrateTable(table=table_bytes(table))
                     )
                 elif isinstance(msg, Insert):
                     yield plugin_pb2.Sync.Response(
@@ -251,12 +231,10 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
             yield plugin_pb2.Read.Response(record=record_bytes(record))
 
 
-def start(info: PluginInfo | PluginLoader, network: str, address: str) -> tuple[grpc.Server, str]:
-    from syncline.grpc.transport import bind, new_server
+def start(info: PluginInfo, network: str, address: str) -> tuple[grpc.Server, str]:
+    from syncline.grpc.early import listen
 
-    server = new_server()
-    plugin_pb2_grpc.add_PluginServicer_to_server(PluginServer(info), server)
-    discovery_pb2_grpc.add_DiscoveryServicer_to_server(Discovery(), server)
-    dial = bind(server, network, address)
-    server.start()
+    server, dial, plugin, discovery = listen(network, address)
+    plugin.resolve(PluginServer(info))
+    discovery.resolve(Discovery())
     return server, dial

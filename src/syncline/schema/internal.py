@@ -8,7 +8,6 @@ from dataclasses import replace
 import numpy as np
 import pyarrow as pa
 
-from syncline.schema.cq_id import deterministic_cq_ids
 from syncline.schema.table import Column, Table
 from syncline.schema.types import UUID
 
@@ -44,6 +43,12 @@ def with_cq_id_columns(table: Table) -> Table:
     return replace(table, columns=(cq_id, parent_id, *own), relations=relations)
 
 
+def cq_id_as_only_pk(table: Table) -> Table:
+    """``_cq_id`` as the only key, as CloudQuery's SDK migrates tables with deterministic ids."""
+    cols = tuple(replace(c, primary_key=(c.name == CQ_ID)) for c in table.columns)
+    return replace(table, columns=cols)
+
+
 def random_uuids(n: int) -> pa.Array:
     """n random version-4 UUIDs, built in bulk."""
     raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
@@ -57,6 +62,8 @@ def random_uuids(n: int) -> pa.Array:
 
 def deterministic_uuids(record: pa.RecordBatch, key_columns: list[str]) -> pa.Array:
     """CloudQuery's deterministic _cq_id of every row (see ``schema.cq_id``)."""
+    from syncline.schema.cq_id import deterministic_cq_ids  # pyarrow.compute: slow to import
+
     return deterministic_cq_ids(record, key_columns)
 
 
