@@ -152,6 +152,8 @@ def _sync_sharded(
     results, errors = combine(run_sharded(run, progress.rows))
     if args.summary_location and results:
         append_summaries(args.summary_location, results)
+    if args.tables_metrics_location and results:
+        write_tables_metrics(args.tables_metrics_location, results)
     if results:
         _print_summary(results, counter, started)
     if errors:
