@@ -6,6 +6,8 @@ import json
 
 from conftest import config, query, run_subprocess, scalar, source_doc, sqlite_doc
 
+RUN_ID = "0b7e3c52-9d41-4f6a-8c2e-5a1d7f9b3e60"
+
 
 def test_tables_json_and_markdown(write, run_cli, workdir):
     write("a.yml", config(source_doc(), sqlite_doc()))
@@ -51,15 +53,19 @@ def test_summary_lines_and_sync_group_id(write, run_cli, workdir):
         ),
     )
     r = run_cli(
-        "sync", "a.yml", "--summary-location", "out/summary.jsonl", "--invocation-id", "run-1"
+        "sync", "a.yml", "--summary-location", "out/summary.jsonl", "--invocation-id", RUN_ID
     )
     assert r.code == 0, r.err
     lines = [json.loads(x) for x in (workdir / "out" / "summary.jsonl").read_text().splitlines()]
     assert [s["destination_name"] for s in lines] == ["sqlite", "copy"]
-    assert all(s["resources"] == 3 and s["sync_id"] == "run-1" for s in lines)
+    assert all(s["resources"] == 3 and s["sync_id"] == RUN_ID for s in lines)
     assert lines[0]["source_tables"] == ["test_some_table"]
     group = lines[0]["sync_group_id"]
-    assert group.startswith("g-20") and group.endswith("-run-1") and "sync_group_id" not in lines[1]
+    assert (
+        group.startswith("g-20")
+        and group.endswith("-" + RUN_ID)
+        and "sync_group_id" not in lines[1]
+    )
     assert (
         scalar(workdir / "db.sqlite", "select distinct _cq_sync_group_id from test_some_table")
         == group
@@ -95,7 +101,9 @@ def test_log_file_text_and_json(write, workdir):
     p = run_subprocess(["sync", "a.yml"], workdir)
     assert p.returncode == 0, p.stderr
     assert "Sync completed successfully. Resources: 1, Errors: 0, Warnings: 0" in p.stdout
-    # --no-log-file was given by the helper; run once more with a JSON log file
+    # the helper gives --no-log-file before the subcommand: no log file at all
+    assert not list(workdir.glob("*.log"))
+    # once more with a JSON log file
     import subprocess
     import sys
 

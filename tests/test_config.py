@@ -90,6 +90,47 @@ def test_env_and_file_placeholders(write, monkeypatch):
     assert cfg.destinations[1].spec.spec["connection_string"] == "from-file.sqlite"
 
 
+FLOW = """\
+kind: source
+spec: {name: test, path: cloudquery/test, tables: ["${TABLE}"], destinations: [sqlite], spec: {num_rows: ${ROWS}, num_events: 0}}  # ${NOT_SET}
+---
+kind: destination
+spec:
+  name: sqlite
+  path: cloudquery/sqlite
+  spec: {connection_string: "${DB}", batch_size: ${ROWS}}
+"""
+
+
+def test_placeholders_in_flow_style_yaml(write, monkeypatch):
+    monkeypatch.setenv("ROWS", "7")
+    monkeypatch.setenv("TABLE", "test_some_table")
+    monkeypatch.setenv("DB", "x.sqlite")
+    cfg = read_config([str(write("a.yml", FLOW))])
+    assert cfg.sources[0].spec.tables == ["test_some_table"]
+    assert cfg.sources[0].spec.spec == {"num_rows": 7, "num_events": 0}
+    assert cfg.destinations[0].spec.spec == {"connection_string": "x.sqlite", "batch_size": 7}
+    monkeypatch.delenv("ROWS")
+    assert "env variable ROWS not found" in _error(write, FLOW)
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "expected"),
+    [
+        ("${time:2024-03-05T14:07:08Z}", "2024-03-05T14:07:08Z"),
+        ("${time:2024-03-05T14:07:08Z|2006-01-02}", "2024-03-05"),
+        ("${time:2024-03-05T14:07:08.123456Z|20060102T150405.000}", "20240305T140708.123"),
+        ("${time:2024-03-05T14:07:08Z|Jan _2 03:04PM MST}", "Mar  5 02:07PM UTC"),
+        ("${time:2024-03-05T14:07:08Z|2006-01-02T15:04:05.999-07:00}", "2024-03-05T14:07:08+00:00"),
+        ("x-${time:2024-03-05|06/1/2}-y", "x-24/3/5-y"),
+    ],
+)
+def test_time_placeholders_use_go_layouts(write, placeholder, expected):
+    text = config(source_doc(), sqlite_doc(path=f'"{placeholder}"'))
+    cfg = read_config([str(write("a.yml", text))])
+    assert cfg.destinations[0].spec.spec["connection_string"] == expected
+
+
 def _error(write, text: str, relaxed: bool = False) -> str:
     with pytest.raises((ConfigError, ConfigErrors)) as info:
         read_config([str(write("bad.yml", text))], relaxed=relaxed)

@@ -7,6 +7,7 @@ import re
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -20,10 +21,11 @@ from syncline.config.models import SourceSpec
 from syncline.config.reader import Config, read_config
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import Plugins, check_external_specs, resolve_plugins
-from syncline.engine.summary import SourceResult, append_summaries
+from syncline.engine.summary import SourceResult, append_summaries, write_tables_metrics
 from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
 from syncline.executors import ShardedRun, combine, run_sharded
 from syncline.plugin.errors import SynclineError
+from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import flatten
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
@@ -86,6 +88,7 @@ def sync(
         shard=parse_shard(args.shard),
         invocation_id=invocation_id,
         stop=stop,
+        lock_dir=str(Path(args.cq_dir) / "locks") if args.cq_dir else None,
     )
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -98,7 +101,8 @@ def sync(
         stop.request(signum)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    progress = TerminalProgress(console) if console.is_terminal else LogProgress()
+    live = console.is_terminal and not args.log_console
+    progress = TerminalProgress(console) if live else LogProgress()
     results: list[SourceResult] = []
     for src in config.sources:
         print(f"Starting sync for: {src.spec.name} -> [{', '.join(src.spec.destinations)}]")
@@ -118,6 +122,8 @@ def sync(
             signal.signal(s, handler)
         if args.summary_location and results:
             append_summaries(args.summary_location, results)
+        if args.tables_metrics_location and results:
+            write_tables_metrics(args.tables_metrics_location, results)
         if results:
             _print_summary(results, counter, started)
     return 0
@@ -146,6 +152,8 @@ def _sync_sharded(
     results, errors = combine(run_sharded(run, progress.rows))
     if args.summary_location and results:
         append_summaries(args.summary_location, results)
+    if args.tables_metrics_location and results:
+        write_tables_metrics(args.tables_metrics_location, results)
     if results:
         _print_summary(results, counter, started)
     if errors:
@@ -174,7 +182,16 @@ def tables(args: argparse.Namespace, config: Config, plugins: Plugins) -> int:
     for src in config.sources:
         source = plugins.sources[src.spec.name].create(no_connection=True)
         try:
-            path = write_docs(src.spec.name, source.tables(), args.output_dir, args.format)
+            documented = source.tables()
+            if args.filter == "spec":
+                spec: SourceSpec = src.spec
+                try:
+                    documented = select_tables(
+                        documented, spec.tables, spec.skip_tables, spec.skip_dependent_tables
+                    )
+                except SelectionError as e:
+                    raise SynclineError(f"source {spec.name}: {e}") from None
+            path = write_docs(src.spec.name, documented, args.output_dir, args.format)
         finally:
             source.close()
         print(f"Wrote {args.format} docs of {src.spec.name} to {path}")

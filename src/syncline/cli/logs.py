@@ -7,6 +7,14 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+# CloudQuery (zerolog) level names; its CLI counts "warn" and "error" lines of a plugin.
+_LEVEL_NAMES = {"WARNING": "warn", "CRITICAL": "error"}
+
+
+def python_level(name: str) -> str:
+    """A CloudQuery --log-level value as a logging level name."""
+    return {"trace": "debug", "warn": "warning"}.get(name, name)
+
 
 class JsonFormatter(logging.Formatter):
     def __init__(self, invocation_id: str) -> None:
@@ -16,11 +24,12 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
-            "level": record.levelname.lower(),
+            "level": _LEVEL_NAMES.get(record.levelname, record.levelname.lower()),
             "module": record.name,
-            "invocation_id": self.invocation_id,
             "message": record.getMessage(),
         }
+        if self.invocation_id:  # a served plugin may have none
+            data["invocation_id"] = self.invocation_id
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
         return json.dumps(data)
@@ -64,6 +73,7 @@ def setup_logging(
     file_name: str | None,
     overwrite: bool,
     invocation_id: str,
+    console: bool = False,
 ) -> Counter:
     root = logging.getLogger("syncline")
     root.handlers.clear()
@@ -76,11 +86,14 @@ def setup_logging(
         fh = logging.FileHandler(file_name, mode="w" if overwrite else "a", encoding="utf-8")
         fh.setFormatter(formatter)
         root.addHandler(fh)
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.WARNING)
-    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    console.addFilter(lambda r: getattr(r, "console", True))
-    root.addHandler(console)
+    stderr = logging.StreamHandler(sys.stderr)
+    if console:  # --log-console: every record at the chosen level, in the chosen format
+        stderr.setFormatter(formatter)
+    else:
+        stderr.setLevel(logging.WARNING)
+        stderr.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        stderr.addFilter(lambda r: getattr(r, "console", True))
+    root.addHandler(stderr)
     counter = Counter()
     root.addHandler(counter)
     return counter

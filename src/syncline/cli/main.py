@@ -13,46 +13,90 @@ from rich.console import Console
 
 from syncline import __version__
 from syncline.cli import commands
-from syncline.cli.logs import setup_logging
-from syncline.cli.serve import find_any, serve, serve_arguments
+from syncline.cli.logs import python_level, setup_logging
+from syncline.cli.serve import LOG_LEVELS, find_any, serve, serve_arguments
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.plugin.errors import SynclineError
 
 log = logging.getLogger("syncline.cli")
 
 
-def _common() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("logging")
+def global_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """CloudQuery's global flags, accepted before and after the subcommand.
+
+    Only the root parser holds defaults: a subcommand's parser writes a flag into the
+    result only when it was given there, so a value given before the subcommand survives.
+    """
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    g = parser.add_argument_group("global flags")
+    g.add_argument("--log-level", default=default("info"), choices=LOG_LEVELS)
+    g.add_argument("--log-format", default=default("text"), choices=["text", "json"])
+    # No default here: a served plugin writes a log file only when asked to.
+    g.add_argument("--log-file-name", default=default(None), help="default: syncline.log")
     g.add_argument(
-        "--log-level", default="info", choices=["trace", "debug", "info", "warn", "error"]
+        "--log-file-overwrite",
+        action="store_true",
+        default=default(False),
+        help="truncate the log file first",
     )
-    g.add_argument("--log-format", default="text", choices=["text", "json"])
-    g.add_argument("--log-file-name", default="syncline.log", help="default: %(default)s")
-    g.add_argument("--log-file-overwrite", action="store_true", help="truncate the log file first")
-    g.add_argument("--no-log-file", action="store_true", help="do not write a log file")
-    g.add_argument("--invocation-id", default=None, help="id of this run (default: random UUID)")
+    g.add_argument(
+        "--no-log-file", action="store_true", default=default(False), help="write no log file"
+    )
+    g.add_argument(
+        "--log-console",
+        action="store_true",
+        default=default(False),
+        help="log to the console (stderr), at --log-level, in --log-format",
+    )
+    g.add_argument(
+        "--invocation-id",
+        default=default(None),
+        help="id of this run, e.g. a UUID (default: a random UUID)",
+    )
+    g.add_argument(
+        "--cq-dir",
+        default=default(None),
+        help="folder for syncline's own files (sync locks); default: the temp folder",
+    )
+    g.add_argument(
+        "--telemetry-level",
+        default=default("all"),
+        choices=["none", "errors", "stats", "all"],
+        help="accepted for compatibility; syncline sends no telemetry",
+    )
+
+
+def _command(
+    parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
+) -> argparse.ArgumentParser:
+    p = parent.add_parser(name, help=help_text, description=help_text)
+    global_flags(p, defaults=False)
     return p
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _common()
     parser = argparse.ArgumentParser(
         prog="syncline",
         description="Sync data from sources to destinations using CloudQuery-style configs.",
-        parents=[common],
     )
+    global_flags(parser, defaults=True)
     parser.add_argument("--version", action="version", version=f"syncline {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        p = _command(sub, name, help_text)
         p.add_argument("paths", nargs="+", metavar="PATH", help="config files or directories")
         return p
 
     p = add("sync", "Sync every source to its destinations.")
     p.add_argument("--no-migrate", action="store_true", help="do not create or change tables")
     p.add_argument("--summary-location", help="append a JSON summary line per destination here")
+    p.add_argument(
+        "--tables-metrics-location", help="write a table of per-table metrics to this file"
+    )
     p.add_argument("--shard", help="sync only shard N of T (format N/T), e.g. 1/4")
     p.add_argument(
         "--executor",
@@ -62,36 +106,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--shards", type=int, help="number of shards (default: twice the workers)")
     p.add_argument("--address", help="Dask scheduler address (default: a local cluster)")
+    p.add_argument("--license", help="accepted for compatibility; no effect")
+    p.add_argument("--cq-columns-not-null", action="store_true", help=argparse.SUPPRESS)
 
-    add("migrate", "Create or update the destination tables of every source, without syncing.")
+    p = add("migrate", "Create or update the destination tables of every source, without syncing.")
+    p.add_argument("--license", help="accepted for compatibility; no effect")
 
     p = add("tables", "Write documentation of each source's tables.")
     p.add_argument("--format", default="json", choices=["json", "markdown"])
     p.add_argument("--output-dir", default="cq-docs", help="default: %(default)s")
+    p.add_argument(
+        "--filter",
+        default="all",
+        choices=["all", "spec"],
+        help="all tables (default) or only those the source's spec selects",
+    )
 
     add("validate-config", "Check config files, including each plugin's own spec.")
     add("test-connection", "Check that every plugin in the config can connect.")
 
-    state = sub.add_parser(
-        "state", help="Show or reset incremental-table cursors.", parents=[common]
-    )
+    state = _command(sub, "state", "Show or reset incremental-table cursors.")
     state_sub = state.add_subparsers(dest="state_command", required=True, metavar="ACTION")
-    show = state_sub.add_parser(
-        "show", help="List every source's cursor keys and values.", parents=[common]
-    )
+    show = _command(state_sub, "show", "List every source's cursor keys and values.")
     show.add_argument("paths", nargs="+", metavar="PATH")
-    reset = state_sub.add_parser(
-        "reset", help="Clear cursors so the next sync is a full one.", parents=[common]
-    )
+    reset = _command(state_sub, "reset", "Clear cursors so the next sync is a full one.")
     reset.add_argument("paths", nargs="+", metavar="PATH")
     reset.add_argument("--table", action="append", default=[], help="only cursors of this table")
     reset.add_argument("--source", action="append", default=[], help="only this source")
-    plugin = sub.add_parser("plugin", help="Serve a built-in plugin over gRPC.", parents=[common])
+    plugin = _command(sub, "plugin", "Serve a built-in plugin over gRPC.")
     plugin_sub = plugin.add_subparsers(dest="plugin_command", required=True, metavar="ACTION")
-    serve = plugin_sub.add_parser(
+    serve = _command(
+        plugin_sub,
         "serve",
-        help="Serve a built-in plugin (source, destination or transformer) over protocol v3.",
-        conflict_handler="resolve",
+        "Serve a built-in plugin (source, destination or transformer) over protocol v3.",
     )
     serve.add_argument("name", help="plugin name, e.g. test, sqlite, basic, cloudquery/postgresql")
     serve.add_argument(
@@ -99,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["source", "destination", "transformer"],
         help="for names that are both (postgresql)",
     )
-    serve_arguments(serve)
+    serve_arguments(serve, log_flags=False)
     return parser
 
 
@@ -107,22 +154,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "plugin":
         try:
-            return serve(find_any(args.name, args.kind), args)
+            info = find_any(args.name, args.kind)
+            return serve(args, info.kind, info.path, lambda: info)
         except SynclineError as e:
             print(f"Error: {e}", file=sys.stderr)
             return 1
     invocation_id = args.invocation_id or str(uuid.uuid4())
-    level = (
-        "debug"
-        if args.log_level == "trace"
-        else ("warning" if args.log_level == "warn" else args.log_level)
-    )
     counter = setup_logging(
-        level=level,
+        level=python_level(args.log_level),
         fmt=args.log_format,
-        file_name=None if args.no_log_file else args.log_file_name,
+        file_name=None if args.no_log_file else (args.log_file_name or "syncline.log"),
         overwrite=args.log_file_overwrite,
         invocation_id=invocation_id,
+        console=args.log_console,
     )
     console = Console(stderr=False, highlight=False)
     started = time.monotonic()

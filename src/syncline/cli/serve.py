@@ -12,17 +12,23 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from syncline.cli.logs import JsonFormatter, TextFormatter
-from syncline.plugin.contracts import PluginInfo, PluginKind
-from syncline.plugin.errors import PluginNotFoundError
-from syncline.plugin.registry import available, find_plugin
+from syncline.cli.logs import JsonFormatter, TextFormatter, python_level
+
+if TYPE_CHECKING:  # the executables import plugins only once they listen (grpc.early)
+    from syncline.plugin.contracts import PluginInfo, PluginKind
+
+LOG_LEVELS = ["trace", "debug", "info", "warn", "error"]
 
 
 def find_any(name: str, kind: str | None = None) -> PluginInfo:
     """A built-in plugin by name; ``kind`` picks one when a name is both a source and a
     destination (postgresql)."""
+    from syncline.plugin.errors import PluginNotFoundError
+    from syncline.plugin.registry import available, find_plugin
+
     path = name if "/" in name else f"cloudquery/{name}"
     every: list[PluginKind] = ["source", "destination", "transformer"]
     kinds = [k for k in every if kind in (None, k)]
@@ -40,11 +46,14 @@ def find_any(name: str, kind: str | None = None) -> PluginInfo:
     raise PluginNotFoundError(f"unknown plugin {name} (available: {known})")
 
 
-def serve_arguments(parser: argparse.ArgumentParser) -> None:
+def serve_arguments(parser: argparse.ArgumentParser, *, log_flags: bool = True) -> None:
+    """``serve``'s flags as CloudQuery passes them; ``log_flags=False`` where the global
+    flags already provide --log-level and --log-format."""
     parser.add_argument("--address", default="localhost:7777", help="host:port or socket path")
     parser.add_argument("--network", default="tcp", choices=["tcp", "unix"])
-    parser.add_argument("--log-level", default="info")
-    parser.add_argument("--log-format", default="text", choices=["text", "json"])
+    if log_flags:
+        parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+        parser.add_argument("--log-format", default="text", choices=["text", "json"])
     # Accepted for compatibility with CloudQuery's CLI; they change nothing here.
     parser.add_argument("--no-sentry", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--license", help=argparse.SUPPRESS)
@@ -52,22 +61,25 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--otel-endpoint-insecure", action="store_true", help=argparse.SUPPRESS)
 
 
-def serve(info: PluginInfo, args: argparse.Namespace) -> int:
-    from syncline.grpc.server import start
+def serve(args: argparse.Namespace, kind: str, path: str, load: Callable[[], PluginInfo]) -> int:
+    """Listen at once, then load the plugin and serve it until SIGTERM or SIGINT."""
+    from syncline.grpc.early import listen
 
-    root = logging.getLogger("syncline")
-    root.handlers.clear()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter("") if args.log_format == "json" else TextFormatter(""))
-    root.addHandler(handler)
-    level = {"trace": "debug", "warn": "warning"}.get(args.log_level, args.log_level)
-    root.setLevel(getattr(logging, level.upper(), logging.INFO))
-    root.propagate = False
-    server, dial = start(info, args.network, args.address)
-    root.info("serving %s plugin %s on %s", info.kind, info.path, dial)
+    root = _plugin_logging(args)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
+    server, dial, plugin, discovery = listen(args.network, args.address)
+    root.info("serving %s plugin %s on %s", kind, path, dial)
+    try:
+        from syncline.grpc.server import Discovery, PluginServer
+
+        plugin.resolve(PluginServer(load()))
+        discovery.resolve(Discovery())
+    except Exception as e:
+        root.error("cannot load %s plugin %s: %s", kind, path, e)
+        server.stop(grace=0)
+        return 1
     done.wait()
     # CloudQuery's CLI kills a plugin that has not exited 5 s after its interrupt; on a busy
     # machine the interpreter's own teardown (thread joins, module finalizers) can take that
@@ -80,12 +92,35 @@ def serve(info: PluginInfo, args: argparse.Namespace) -> int:
     os._exit(0)
 
 
+def _plugin_logging(args: argparse.Namespace) -> logging.Logger:
+    invocation_id = getattr(args, "invocation_id", None) or ""
+    formatter = (
+        JsonFormatter(invocation_id) if args.log_format == "json" else TextFormatter(invocation_id)
+    )
+    root = logging.getLogger("syncline")
+    root.handlers.clear()
+    # Log lines go to stdout, as plugins built on CloudQuery's Go SDK write them: that is
+    # the stream CloudQuery's CLI reads, relays into its log and counts errors from.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+    file_name = getattr(args, "log_file_name", None)
+    if file_name and not getattr(args, "no_log_file", False):
+        mode = "w" if getattr(args, "log_file_overwrite", False) else "a"
+        file_handler = logging.FileHandler(file_name, mode=mode, encoding="utf-8")
+        file_handler.setFormatter(formatter)
+        root.addHandler(file_handler)
+    root.setLevel(getattr(logging, python_level(args.log_level).upper()))
+    root.propagate = False
+    return root
+
+
 def _executable(path: str, kind: PluginKind, argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"syncline-plugin ({path})")
     sub = parser.add_subparsers(dest="command", required=True)
     serve_arguments(sub.add_parser("serve", help="serve the plugin over gRPC"))
     args, _unknown = parser.parse_known_args(argv)
-    return serve(find_any(path, kind), args)
+    return serve(args, kind, path, lambda: find_any(path, kind))
 
 
 def test_source() -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,10 +20,12 @@ from typing import Any
 import yaml
 
 from syncline.config.errors import ConfigError
+from syncline.config.golayout import RFC3339, go_format
 
 KeyPath = tuple[str | int, ...]
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+_PLACEHOLDER_LINE = re.compile(r"\$\{[^}\n]+\}")  # stood in for before parsing
 _MAX_NODES = 200_000  # guards against alias expansion bombs
 
 
@@ -95,8 +98,35 @@ def load_text(file: str, text: str) -> list[Document]:
     return docs
 
 
+class _Placeholders:
+    """Stands each ``${...}`` in for a plain word before YAML reads the text, as CloudQuery
+    substitutes before parsing: so a placeholder works anywhere, flow style included
+    (``{num_rows: ${N}}``), and one inside a comment goes away with the comment."""
+
+    def __init__(self, text: str) -> None:
+        nonce = secrets.token_hex(4)
+        while nonce in text:
+            nonce = secrets.token_hex(4)
+        self.originals: dict[str, str] = {}
+        self._token = re.compile(f"synclineph{nonce}n(\\d+)x")
+
+        def stand_in(m: re.Match[str]) -> str:
+            token = f"synclineph{nonce}n{len(self.originals)}x"
+            self.originals[token] = m.group(0)
+            return token
+
+        self.text = _PLACEHOLDER_LINE.sub(stand_in, text)
+
+    def restore(self, value: str) -> str:
+        if not self.originals:
+            return value
+        return self._token.sub(lambda m: self.originals[m.group(0)], value)
+
+
 def _parse_section(file: str, index: int, text: str, line_offset: int) -> Document | None:
     doc = Document(file=file, index=index, data=None)
+    placeholders = _Placeholders(text)
+    text = placeholders.text
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -112,14 +142,15 @@ def _parse_section(file: str, index: int, text: str, line_offset: int) -> Docume
         raise ConfigError(f"invalid YAML: {e}", file=file, document=index) from e
     if node is None:
         return None  # an empty section (e.g. a trailing ---)
-    builder = _Builder(doc, line_offset)
+    builder = _Builder(doc, line_offset, placeholders)
     doc.data = builder.build(node, ())
     return doc
 
 
 class _Builder:
-    def __init__(self, doc: Document, line_offset: int) -> None:
+    def __init__(self, doc: Document, line_offset: int, placeholders: _Placeholders) -> None:
         self.doc = doc
+        self.placeholders = placeholders
         self.offset = line_offset
         self.count = 0
         self.constructor = yaml.SafeLoader("")
@@ -135,6 +166,11 @@ class _Builder:
                 if knode.tag == "tag:yaml.org,2002:merge":
                     raise self.doc.error("YAML merge keys (<<) are not supported", path)
                 key = str(key)
+                if self.placeholders.originals:
+                    key = _PLACEHOLDER.sub(
+                        lambda m: _resolve(m.group(1), self.doc, path),
+                        self.placeholders.restore(key),
+                    )
                 sub = (*path, key)
                 self.doc.lines[sub] = knode.start_mark.line + 1 + self.offset
                 if key in out:
@@ -148,6 +184,8 @@ class _Builder:
                 items.append(self.build(item, (*path, i)))
             return items
         value = self.constructor.construct_object(node, deep=True)
+        if isinstance(value, str):
+            value = self.placeholders.restore(value)
         if isinstance(value, str) and "${" in value:
             return self._expand(value, plain=getattr(node, "style", None) is None, path=path)
         return value
@@ -194,9 +232,11 @@ _UNITS = {
 
 
 def parse_time(expr: str, doc: Document, path: KeyPath) -> str:
-    """``now``, ``N <unit>s ago`` or an ISO date/time, rendered as RFC 3339 UTC."""
-    text = expr.split("|", 1)[0].strip()
-    now = datetime.now(UTC).replace(microsecond=0)
+    """``now``, ``N <unit>s ago`` or an ISO date/time, in UTC, formatted with the Go layout
+    after ``|`` (default RFC 3339)."""
+    text, _, layout = expr.partition("|")
+    text = text.strip()
+    now = datetime.now(UTC)
     if text == "now":
         t = now
     elif m := _RELATIVE.match(text):
@@ -208,4 +248,4 @@ def parse_time(expr: str, doc: Document, path: KeyPath) -> str:
             raise doc.error(f"invalid time expression {expr!r}", path) from e
         if t.tzinfo is None:
             t = t.replace(tzinfo=UTC)
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return go_format(t.astimezone(UTC), layout or RFC3339)

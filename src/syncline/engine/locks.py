@@ -16,14 +16,14 @@ from syncline.plugin.errors import SynclineError
 
 
 class SyncLock:
-    def __init__(self, source: str, backend: str, table: str) -> None:
+    def __init__(self, source: str, backend: str, table: str, folder: str | None = None) -> None:
         # The working directory is part of the key: relative paths in specs resolve against it.
         key = f"{source}\0{backend}\0{table}\0{os.getcwd()}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:24]
         default = Path(tempfile.gettempdir()) / "syncline-locks"
-        folder = Path(os.environ.get("SYNCLINE_LOCK_DIR") or default)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{digest}.lock"
+        where = Path(folder or os.environ.get("SYNCLINE_LOCK_DIR") or default)
+        where.mkdir(parents=True, exist_ok=True)
+        self.path = where / f"{digest}.lock"
         self.source, self.table = source, table
         self._file: IO[str] | None = None
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from syncline import __version__
@@ -87,3 +88,60 @@ def append_summaries(path: str, results: list[SourceResult]) -> None:
         for r in results:
             for s in r.summaries():
                 f.write(json.dumps(s, sort_keys=True) + "\n")
+
+
+_METRICS_HEADER = (
+    "TABLE",
+    "CLIENT ID",
+    "START TIME",
+    "END TIME",
+    "DURATION",
+    "RESOURCES",
+    "ERRORS",
+    "PANICS",
+)
+
+
+def _go_duration(seconds: float) -> str:
+    """A duration as Go prints one (``350ms``, ``1.5s``, ``2m3.5s``), as CloudQuery's table."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    minutes, rest = divmod(seconds, 60)
+    text = f"{rest:.3f}".rstrip("0").rstrip(".") + "s"
+    return f"{int(minutes)}m{text}" if minutes else text
+
+
+def write_tables_metrics(path: str, results: list[SourceResult]) -> None:
+    """Per-table metrics as a text table with CloudQuery's columns (``--tables-metrics-location``).
+
+    Times are wall-clock UTC; syncline has no per-client split, so the client id column
+    holds the source name.
+    """
+    wall_offset = time.time() - time.monotonic()  # table times are monotonic readings
+    rows = []
+    for r in results:
+        for name, t in sorted(r.tables.items()):
+            start = datetime.fromtimestamp(t.started + wall_offset, UTC) if t.started else None
+            end = datetime.fromtimestamp(t.finished + wall_offset, UTC) if t.finished else None
+            rows.append(
+                (
+                    name,
+                    r.source_name,
+                    start.strftime("%Y-%m-%dT%H:%M:%SZ") if start else "",
+                    end.strftime("%Y-%m-%dT%H:%M:%SZ") if end else "",
+                    _go_duration(max(t.finished - t.started, 0)) if start and end else "",
+                    str(t.rows),
+                    str(t.errors),
+                    "0",
+                )
+            )
+    widths = [max(len(str(c)) for c in col) for col in zip(_METRICS_HEADER, *rows, strict=False)]
+    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "|" + "|".join(f" {c:<{w}} " for c, w in zip(cells, widths, strict=True)) + "|"
+
+    text = [rule, line(_METRICS_HEADER), rule, *(line(r) for r in rows), rule]
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(text) + "\n", encoding="utf-8")

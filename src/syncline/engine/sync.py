@@ -84,6 +84,7 @@ class SyncSettings:
     no_migrate: bool = False
     shard: tuple[int, int] | None = None
     invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    lock_dir: str | None = None  # None: $SYNCLINE_LOCK_DIR or the temp folder
     # Set (to the signal number) to stop: rows already received are written and the cursors
     # covering them committed; no new rows are read and nothing is deleted as stale.
     stop: StopRequest | None = None
@@ -256,7 +257,7 @@ class _SourceRun:
                 if target
                 else backend.connection
             )
-            lock = SyncLock(self.source_name, where, backend.table_name)
+            lock = SyncLock(self.source_name, where, backend.table_name, self.settings.lock_dir)
             lock.acquire()
             self._closers.append(lock.release)
         self.state = open_state(self.spec, self.config, self.plugins, self.settings.invocation_id)

@@ -27,6 +27,7 @@ from syncline.grpc.state_remote import RemoteState
 from syncline.messages import Checkpoint, DeleteRecord, Insert, MigrateTable, SyncError
 from syncline.plugin.contracts import NoState, PluginContext, PluginInfo, SyncOptions
 from syncline.schema.arrow import from_arrow_schema
+from syncline.schema.internal import cq_id_as_only_pk
 from syncline.schema.selection import select_tables
 from syncline.schema.table import Column, Table, flatten
 from syncline.writers.batch import BatchWriter
@@ -37,6 +38,13 @@ log = logging.getLogger("syncline.grpc.server")
 class Discovery(discovery_pb2_grpc.DiscoveryServicer):
     def GetVersions(self, request: Any, context: Any) -> Any:
         return discovery_pb2.GetVersions.Response(versions=[3])
+
+
+class _RaiseInstead:
+    """Stands in for a call context: an abort becomes an exception the caller handles."""
+
+    def abort(self, code: grpc.StatusCode, details: str) -> None:
+        raise RuntimeError(details)
 
 
 class PluginServer(plugin_pb2_grpc.PluginServicer):
@@ -102,7 +110,8 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
 
     def TestConnection(self, request: Any, context: Any) -> Any:
         try:
-            plugin = self._create(request.spec, False, "", context)
+            # A plugin that cannot connect is a failed test, not a failed call.
+            plugin = self._create(request.spec, False, "", _RaiseInstead())
             try:
                 plugin.test_connection()
             finally:
@@ -144,10 +153,12 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
         try:
             for msg in source.sync(options, state):
                 if isinstance(msg, MigrateTable):
+                    # As CloudQuery's SDK: with deterministic ids, _cq_id is the only key.
+                    table = msg.table
+                    if options.deterministic_cq_id:
+                        table = cq_id_as_only_pk(table)
                     yield plugin_pb2.Sync.Response(
-                        migrate_table=plugin_pb2.Sync.MessageMigrateTable(
-                            table=table_bytes(msg.table)
-                        )
+                        migrate_table=plugin_pb2.Sync.MessageMigrateTable(table=table_bytes(table))
                     )
                 elif isinstance(msg, Insert):
                     yield plugin_pb2.Sync.Response(
@@ -250,11 +261,9 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
 
 
 def start(info: PluginInfo, network: str, address: str) -> tuple[grpc.Server, str]:
-    from syncline.grpc.transport import bind, new_server
+    from syncline.grpc.early import listen
 
-    server = new_server()
-    plugin_pb2_grpc.add_PluginServicer_to_server(PluginServer(info), server)
-    discovery_pb2_grpc.add_DiscoveryServicer_to_server(Discovery(), server)
-    dial = bind(server, network, address)
-    server.start()
+    server, dial, plugin, discovery = listen(network, address)
+    plugin.resolve(PluginServer(info))
+    discovery.resolve(Discovery())
     return server, dial

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import uuid
 from dataclasses import replace
 
 import numpy as np
@@ -45,6 +43,12 @@ def with_cq_id_columns(table: Table) -> Table:
     return replace(table, columns=(cq_id, parent_id, *own), relations=relations)
 
 
+def cq_id_as_only_pk(table: Table) -> Table:
+    """``_cq_id`` as the only key, as CloudQuery's SDK migrates tables with deterministic ids."""
+    cols = tuple(replace(c, primary_key=(c.name == CQ_ID)) for c in table.columns)
+    return replace(table, columns=cols)
+
+
 def random_uuids(n: int) -> pa.Array:
     """n random version-4 UUIDs, built in bulk."""
     raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
@@ -57,20 +61,10 @@ def random_uuids(n: int) -> pa.Array:
 
 
 def deterministic_uuids(record: pa.RecordBatch, key_columns: list[str]) -> pa.Array:
-    """UUIDv5 (nil namespace) of a SHA-256 over the key columns, sorted by name."""
-    names = sorted(key_columns)
-    cols = [record.column(record.schema.get_field_index(n)).to_pylist() for n in names]
-    out = bytearray()
-    for i in range(record.num_rows):
-        h = hashlib.sha256()
-        for name, col in zip(names, cols, strict=True):
-            h.update(name.encode())
-            h.update(str(col[i]).encode())
-        out += uuid.uuid5(uuid.UUID(int=0), h.hexdigest()).bytes
-    storage = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), record.num_rows, [None, pa.py_buffer(bytes(out))]
-    )
-    return pa.ExtensionArray.from_storage(UUID, storage)
+    """CloudQuery's deterministic _cq_id of every row (see ``schema.cq_id``)."""
+    from syncline.schema.cq_id import deterministic_cq_ids  # pyarrow.compute: slow to import
+
+    return deterministic_cq_ids(record, key_columns)
 
 
 def cq_id_key_columns(table: Table, deterministic: bool) -> list[str]:

@@ -14,7 +14,8 @@ class UUIDType(pa.ExtensionType):  # type: ignore[misc]
         super().__init__(pa.binary(16), "uuid")
 
     def __arrow_ext_serialize__(self) -> bytes:
-        return b""
+        # CloudQuery's SDKs write this metadata and its CLI checks it when reading schemas.
+        return b"uuid-serialized"
 
     @classmethod
     def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> UUIDType:
@@ -28,7 +29,7 @@ class JSONType(pa.ExtensionType):  # type: ignore[misc]
         super().__init__(pa.binary(), "json")
 
     def __arrow_ext_serialize__(self) -> bytes:
-        return b""
+        return b"json-serialized"
 
     @classmethod
     def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> JSONType:
@@ -47,8 +48,41 @@ UUID = UUIDType()
 JSON = JSONType()
 
 
+def is_uuid(t: pa.DataType) -> bool:
+    return isinstance(t, UUIDType)
+
+
+def is_json(t: pa.DataType) -> bool:
+    return isinstance(t, JSONType)
+
+
+_GO_NAMES = {
+    "string": "utf8",
+    "large_string": "large_utf8",
+    "halffloat": "float16",
+    "float": "float32",
+    "double": "float64",
+    "date32[day]": "date32",
+    "date64[ms]": "date64",
+}
+
+
 def type_name(t: pa.DataType) -> str:
-    """A short, stable name for docs (``uuid``, ``json``, ``int64``, ``list<item: utf8>``)."""
+    """A type as CloudQuery's docs name it: Go Arrow's spelling (``utf8``, ``float64``,
+    ``list<item: int64, nullable>``) and the extension name for ``uuid`` / ``json``."""
     if isinstance(t, pa.ExtensionType):
         return str(t.extension_name)
-    return str(t)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        f = t.value_field
+        kind = "list" if pa.types.is_list(t) else "large_list"
+        nullable = ", nullable" if f.nullable else ""
+        return f"{kind}<{f.name}: {type_name(f.type)}{nullable}>"
+    if pa.types.is_struct(t):
+        fields = ", ".join(f"{f.name}: {type_name(f.type)}" for f in t)
+        return f"struct<{fields}>"
+    if pa.types.is_map(t):
+        nullable = ", items_nullable" if t.item_field.nullable else ""
+        return f"map<{type_name(t.key_type)}, {type_name(t.item_type)}{nullable}>"
+    if pa.types.is_decimal128(t):
+        return f"decimal({t.precision}, {t.scale})"
+    return _GO_NAMES.get(str(t), str(t))
