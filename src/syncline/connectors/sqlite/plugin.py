@@ -28,6 +28,7 @@ from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, SYNC_TIME_TYP
 from syncline.schema.table import Table
 from syncline.writers.migrate import plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, quote_ident, upsert_sql
+from syncline.writers.values import warn_far_times
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -109,6 +110,13 @@ class SQLiteDestination:
     # -- data ------------------------------------------------------------------------------
 
     def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
+        warn_far_times(
+            record,
+            self.ctx.logger,
+            f"destination {self.ctx.name}: table {table.name}",
+            "stored as text ('infinity', '-infinity' or the extended year; such text does not "
+            "sort in time order)",
+        )
         return record_to_storage(record)
 
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
