@@ -256,3 +256,49 @@ def test_postgresql_values_survive_every_destination(
         r = run_cli("sync", "f.yml")
         assert r.code == 0, r.err + r.out
         assert read_back(kind, workdir, target) == expected()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
+def test_tables_differing_only_in_case_fail_before_any_row(
+    kind, write, run_cli, workdir, pg_url, pg_server
+):
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        c.execute('CREATE TABLE "CaseT" (id int PRIMARY KEY, v text)')
+        c.execute("CREATE TABLE caset (id int PRIMARY KEY, v text)")
+        c.execute("""INSERT INTO "CaseT" VALUES (1, 'upper'), (2, 'upper')""")
+        c.execute("INSERT INTO caset VALUES (1, 'lower')")
+    src = _source(pg_url, kind).replace("tables: [fidelity]", 'tables: ["*"]')
+    write("f.yml", config(src, _destination(kind, workdir, "")))
+    r = run_cli("sync", "f.yml")
+    assert r.code == 1
+    message = r.err + r.out
+    assert "tables CaseT and caset differ only in case" in message
+    if kind == "sqlite":
+        with sqlite3.connect(workdir / "out.sqlite") as c:
+            names = [n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            counts = [c.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names]
+    else:
+        with duckdb.connect(str(workdir / "out.duckdb")) as c:
+            names = [
+                n for (n,) in c.sql("SELECT table_name FROM information_schema.tables").fetchall()
+            ]
+            counts = [c.sql(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names]
+    assert sum(counts) == 0  # nothing written, nothing overwritten
+
+
+def test_tables_differing_only_in_case_stay_apart_in_postgresql(
+    write, run_cli, workdir, pg_url, pg_server
+):
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        c.execute('CREATE TABLE "CaseT" (id int PRIMARY KEY, v text)')
+        c.execute("CREATE TABLE caset (id int PRIMARY KEY, v text)")
+        c.execute("""INSERT INTO "CaseT" VALUES (1, 'upper'), (2, 'upper')""")
+        c.execute("INSERT INTO caset VALUES (1, 'lower')")
+    target = pg_server.create_database(f"case_target_{workdir.name[-6:]}".lower())
+    src = _source(pg_url, "postgresql").replace("tables: [fidelity]", 'tables: ["*"]')
+    write("f.yml", config(src, _destination("postgresql", workdir, target)))
+    r = run_cli("sync", "f.yml")
+    assert r.code == 0, r.err
+    with psycopg.connect(target) as c:
+        assert c.execute('SELECT v FROM "CaseT" ORDER BY id').fetchall() == [("upper",)] * 2
+        assert c.execute("SELECT v FROM caset").fetchall() == [("lower",)]

@@ -20,7 +20,7 @@ from syncline.connectors.sqlite.types import (
     to_storage,
 )
 from syncline.plugin.contracts import BatchLimits, PluginContext
-from syncline.plugin.errors import WriteError
+from syncline.plugin.errors import MigrationError, WriteError
 from syncline.plugin.specs import BatchSpec
 from syncline.schema.arrow import rows_to_record, to_arrow_schema
 from syncline.schema.diff import ColumnShape
@@ -91,8 +91,27 @@ class SQLiteDestination:
             for r in cur.fetchall()
         ]
 
+    def _check_case_collisions(self, cur: Any, tables: Sequence[Table]) -> None:
+        """SQLite table names ignore case: CaseT and caset would be one table."""
+        seen: dict[str, str] = {}
+        for t in tables:
+            cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND lower(name) = lower(?) AND name <> ?",
+                (t.name, t.name),
+            )
+            other = next((r[0] for r in cur.fetchall()), None) or seen.get(t.name.lower())
+            if other is not None and other != t.name:
+                raise MigrationError(
+                    f"destination {self.ctx.name}: tables {other} and {t.name} differ only in "
+                    "case, and SQLite table names ignore case: they would overwrite each "
+                    "other's rows (skip or rename one)"
+                )
+            seen[t.name.lower()] = t.name
+
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         with self._transaction() as cur:
+            self._check_case_collisions(cur, tables)
             plans = plan_migrations(
                 self.ctx.name,
                 tables,
