@@ -181,7 +181,7 @@ def run_case(
             trigger = f"cursor+{advances}"
 
             def moved(before: int = before, advances: int = advances) -> bool:
-                return store.cursor() >= before + advances * args.batch_size
+                return store.cursor() >= before + advances * int(args.batch_size)
 
             event: Callable[[], bool] = moved
 
