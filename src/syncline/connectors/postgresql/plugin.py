@@ -46,12 +46,26 @@ class PostgreSQLSpec(BatchSpec):
     retry_delay: Duration = Field(0.5, gt=0, description="First backoff delay, doubled each time.")
 
 
-def is_transient(e: BaseException) -> bool:
+def is_transient(e: BaseException, connection_works: Callable[[], bool] = lambda: False) -> bool:
+    """Only a transient SQLSTATE, or a failure without one on a connection that is gone.
+
+    The driver reports some client-side failures (a value binary COPY cannot encode) without
+    a SQLSTATE, like a broken connection: a connection that still answers tells them apart.
+    """
     state = getattr(e, "sqlstate", None) or ""
     if state:
         return any(state.startswith(s) for s in _TRANSIENT_STATES)
-    # No SQLSTATE: the server could not be reached or the connection broke.
-    return isinstance(e, adbc.OperationalError | ConnectionError | OSError)
+    if not isinstance(e, adbc.OperationalError | ConnectionError | OSError):
+        return False
+    return not connection_works()
+
+
+def _describe(e: BaseException) -> str:
+    text = str(e).strip().rstrip(":").strip()
+    state = getattr(e, "sqlstate", None)
+    if state and state not in text:
+        text += f" (SQLSTATE {state})"
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 class PostgreSQLDestination:
@@ -82,7 +96,7 @@ class PostgreSQLDestination:
             with contextlib.suppress(Exception):  # a broken connection may fail to close
                 conn.close()
 
-    def _run(self, work: Callable[[Any], T]) -> T:
+    def _run(self, work: Callable[[Any], T], what: str = "") -> T:
         """Run ``work(cursor)`` in one transaction, retrying transient failures."""
 
         def attempt() -> T:
@@ -104,7 +118,7 @@ class PostgreSQLDestination:
             try:
                 return with_retries(
                     attempt,
-                    is_transient=is_transient,
+                    is_transient=lambda e: is_transient(e, self._connection_works),
                     attempts=self.spec.max_retries,
                     base_delay_s=self.spec.retry_delay,
                     on_retry=self._drop_connection,
@@ -113,7 +127,23 @@ class PostgreSQLDestination:
             except (MigrationError, WriteError):
                 raise
             except Exception as e:
-                raise WriteError(f"destination {self.ctx.name}: {e}") from e
+                where = f" table {what}:" if what else ""
+                raise WriteError(f"destination {self.ctx.name}:{where} {_describe(e)}") from e
+
+    def _connection_works(self) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            cur = self._conn.cursor()
+            try:
+                cur.execute("SELECT 1")
+                cur.fetchall()
+            finally:
+                cur.close()
+            self._conn.rollback()
+            return True
+        except Exception:
+            return False
 
     def _qualified(self, name: str) -> str:
         return f"{quote_ident(self.schema)}.{quote_ident(name)}"
@@ -166,7 +196,7 @@ class PostgreSQLDestination:
         if not records:
             return
         data = pa.Table.from_batches(records)
-        self._run(lambda cur: self._write(cur, table, data))
+        self._run(lambda cur: self._write(cur, table, data), table.name)
 
     def _write(self, cur: Any, table: Table, data: pa.Table) -> None:
         keys = table.primary_keys

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -143,8 +143,12 @@ class SQLiteDestination:
             return
         data = pa.Table.from_batches(records)
         sql = upsert_sql(table.name, data.column_names, table.primary_keys, "?")
-        with self._transaction() as cur:
-            cur.executemany(sql, data)
+        try:
+            with self._transaction() as cur:
+                cur.executemany(sql, data)
+        except Exception as e:
+            cause = str(e).split("\nquery was:")[0]
+            raise WriteError(f"destination {self.ctx.name}: table {table.name}: {cause}") from e
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
         # Same conversion as the stored values, so the text comparison is exact.
@@ -179,7 +183,10 @@ class SQLiteDestination:
             yield cur
             self._conn.commit()
         except BaseException:
-            self._conn.rollback()
+            # SQLite ends the transaction itself on some errors (disk full, I/O): a failing
+            # rollback must not replace the error that says why.
+            with suppress(Exception):
+                self._conn.rollback()
             raise
         finally:
             cur.close()
