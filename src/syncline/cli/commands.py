@@ -30,6 +30,7 @@ from syncline.engine.summary import SourceResult, append_summaries, write_tables
 from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
 from syncline.executors import ShardedRun, combine, run_sharded
 from syncline.plugin.errors import SynclineError
+from syncline.redact import redact
 from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import flatten
 
@@ -220,7 +221,7 @@ def test_connection(config: Config, plugins: Plugins, console: Console) -> int:
                 outcome = "Success"
             except Exception as e:
                 failed += 1
-                outcome = f"Failure: {e}"
+                outcome = f"Failure: {redact(str(e))}"
             grid.add_row(kind, name, resolved.configured.spec.path, outcome)
     console.print(grid)
     if failed:

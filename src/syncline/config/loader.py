@@ -21,6 +21,7 @@ import yaml
 
 from syncline.config.errors import ConfigError
 from syncline.config.golayout import RFC3339, go_format
+from syncline.redact import remember, remember_connection_passwords
 
 KeyPath = tuple[str | int, ...]
 
@@ -208,6 +209,8 @@ class _Builder:
             value = self.placeholders.restore(value)
         if isinstance(value, str) and "${" in value:
             value = self._expand(value, plain=not getattr(node, "style", None), path=path)
+        if isinstance(value, str) and ("://" in value or "password" in value.lower()):
+            remember_connection_passwords(value)
         if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > _MAX_INT:
             raise self.doc.error(f"number {value:.3g} is too large", path)
         return value
@@ -242,7 +245,9 @@ def _resolve(name: str, doc: Document, path: KeyPath) -> str:
     if name.startswith("file:"):
         target = name[len("file:") :]
         try:
-            return Path(target).read_text(encoding="utf-8")
+            content = Path(target).read_text(encoding="utf-8")
+            remember(content)
+            return content
         except OSError as e:
             raise doc.error(f"cannot read ${{file:{target}}}: {e.strerror}", path) from e
     if name.startswith("time:"):
@@ -250,6 +255,7 @@ def _resolve(name: str, doc: Document, path: KeyPath) -> str:
     value = os.environ.get(name)
     if value is None:
         raise doc.error(f"env variable {name} not found", path)
+    remember(value)
     return value
 
 
