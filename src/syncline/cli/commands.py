@@ -19,6 +19,7 @@ from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
 from syncline.config.models import SourceSpec
 from syncline.config.reader import Config, read_config
+from syncline.config.secrets import redact
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import (
     Plugins,
@@ -30,7 +31,6 @@ from syncline.engine.summary import SourceResult, append_summaries, write_tables
 from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
 from syncline.executors import ShardedRun, combine, run_sharded
 from syncline.plugin.errors import SynclineError
-from syncline.redact import redact
 from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import flatten
 

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from syncline import __version__, redact
+from syncline import __version__
 from syncline.cli import commands
 from syncline.cli.logs import python_level, setup_logging
 from syncline.cli.serve import LOG_LEVELS, find_any, serve, serve_arguments
+from syncline.config import secrets as redact
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.plugin.errors import SynclineError
 

@@ -21,7 +21,7 @@ import yaml
 
 from syncline.config.errors import ConfigError
 from syncline.config.golayout import RFC3339, go_format
-from syncline.redact import remember, remember_connection_passwords
+from syncline.config.secrets import remember, remember_connection_passwords
 
 KeyPath = tuple[str | int, ...]
 
