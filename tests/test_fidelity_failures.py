@@ -46,7 +46,7 @@ def test_sqlite_write_failure_reports_its_cause(tmp_path: Path):
     p = _sync_limited(tmp_path)
     assert p.returncode == 1
     message = p.stdout + p.stderr
-    assert "destination sqlite: table test_some_table: " in message
+    assert "destination sqlite: insert failed" in message
     assert "disk I/O error" in message  # the cause, not the failed rollback after it
     assert "cannot rollback" not in message
     assert "Traceback" not in message

@@ -143,12 +143,8 @@ class SQLiteDestination:
             return
         data = pa.Table.from_batches(records)
         sql = upsert_sql(table.name, data.column_names, table.primary_keys, "?")
-        try:
-            with self._transaction() as cur:
-                cur.executemany(sql, data)
-        except Exception as e:
-            cause = str(e).split("\nquery was:")[0]
-            raise WriteError(f"destination {self.ctx.name}: table {table.name}: {cause}") from e
+        with self._transaction() as cur:
+            cur.executemany(sql, data)
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
         # Same conversion as the stored values, so the text comparison is exact.
