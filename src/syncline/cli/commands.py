@@ -19,8 +19,14 @@ from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
 from syncline.config.models import SourceSpec
 from syncline.config.reader import Config, read_config
+from syncline.config.secrets import redact
 from syncline.engine.migrate import run_migrate
-from syncline.engine.plugins import Plugins, check_external_specs, resolve_plugins
+from syncline.engine.plugins import (
+    Plugins,
+    check_external_specs,
+    check_table_selections,
+    resolve_plugins,
+)
 from syncline.engine.summary import SourceResult, append_summaries, write_tables_metrics
 from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
 from syncline.executors import ShardedRun, combine, run_sharded
@@ -39,6 +45,7 @@ def dispatch(
     config = read_config(args.paths, relaxed=relaxed)
     plugins = resolve_plugins(config)
     if args.command == "sync":
+        check_table_selections(plugins)
         return sync(args, config, plugins, invocation_id, console, counter, started)
     if args.command == "migrate":
         run_migrate(config, plugins, invocation_id)
@@ -214,7 +221,7 @@ def test_connection(config: Config, plugins: Plugins, console: Console) -> int:
                 outcome = "Success"
             except Exception as e:
                 failed += 1
-                outcome = f"Failure: {e}"
+                outcome = f"Failure: {redact(str(e))}"
             grid.add_row(kind, name, resolved.configured.spec.path, outcome)
     console.print(grid)
     if failed:

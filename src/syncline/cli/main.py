@@ -15,6 +15,7 @@ from syncline import __version__
 from syncline.cli import commands
 from syncline.cli.logs import python_level, setup_logging
 from syncline.cli.serve import LOG_LEVELS, find_any, serve, serve_arguments
+from syncline.config import secrets as redact
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.plugin.errors import SynclineError
 
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    redact.forget_all()  # secrets are those of this run's config
     if args.command == "plugin":
         try:
             info = find_any(args.name, args.kind)
@@ -168,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         invocation_id=invocation_id,
         console=args.log_console,
     )
+    for handler in logging.getLogger("syncline").handlers:
+        handler.addFilter(redact.RedactingFilter())
     console = Console(stderr=False, highlight=False)
     started = time.monotonic()
     try:
@@ -184,5 +188,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str) -> None:
+    message = redact.redact(message)
     log.error(message, extra={"console": False})
     print(f"Error: {message}", file=sys.stderr)

@@ -160,6 +160,8 @@ def _cross_validate(config: Config, relaxed: bool, paths: list[str]) -> list[Con
         spec: SourceSpec = src.spec
         if not relaxed and not spec.destinations:
             errors.append(src.error("at least one destination is required", "spec", "destinations"))
+        if not relaxed and not spec.tables:
+            errors.append(src.error("tables is empty: nothing would be synced", "spec", "tables"))
         for i, d in enumerate(spec.destinations):
             if d not in dest_names:
                 errors.append(
@@ -171,6 +173,7 @@ def _cross_validate(config: Config, relaxed: bool, paths: list[str]) -> list[Con
                     )
                 )
         errors.extend(_backend_errors(src, dest_names))
+    errors.extend(_shared_state_errors(config.sources))
 
     transformer_names = {t.spec.name for t in config.transformers}
     for dst in config.destinations:
@@ -236,6 +239,31 @@ def _backend_errors(src: Configured, dest_names: set[str]) -> list[ConfigError]:
             )
         ]
     return []
+
+
+def _shared_state_errors(sources: list[Configured]) -> list[ConfigError]:
+    """Cursor keys are chosen by the source (usually table names), so two sources on one
+    state table would read and overwrite each other's cursors: refused."""
+    owners: dict[tuple[str, str], str] = {}
+    errors = []
+    for src in sources:
+        opts = src.spec.backend_options
+        if opts is None or not opts.table_name or not opts.connection:
+            continue
+        where = (opts.connection, opts.table_name)
+        first = owners.setdefault(where, src.spec.name)
+        if first != src.spec.name:
+            errors.append(
+                src.error(
+                    f"sources {first} and {src.spec.name} use the same state table "
+                    f"{opts.table_name} on {opts.connection}: each would resume from the "
+                    "other's cursors; give each source its own table_name",
+                    "spec",
+                    "backend_options",
+                    "table_name",
+                )
+            )
+    return errors
 
 
 def backend_destination_name(spec: SourceSpec) -> str | None:

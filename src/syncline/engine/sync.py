@@ -3,7 +3,6 @@ after the rows before them are durable everywhere."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -18,7 +17,7 @@ import pyarrow as pa
 from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec, WriteMode
 from syncline.config.reader import Config, backend_destination_name
 from syncline.engine.ledger import CheckpointLedger
-from syncline.engine.locks import SyncLock
+from syncline.engine.locks import lock_state_table
 from syncline.engine.plugins import Plugins, ResolvedPlugin
 from syncline.engine.pump import TIMEOUT, Pump
 from syncline.engine.summary import SourceResult
@@ -252,14 +251,27 @@ class _SourceRun:
         if self.spec.backend_options is not None and self.spec.has_backend:
             backend = self.spec.backend_options
             target = backend_destination_name(self.spec)
-            where = (
-                json.dumps(self.plugins.destinations[target].configured.spec.spec, sort_keys=True)
-                if target
-                else backend.connection
-            )
-            lock = SyncLock(self.source_name, where, backend.table_name, self.settings.lock_dir)
-            lock.acquire()
-            self._closers.append(lock.release)
+            if target:
+                state_dest = self.plugins.destinations[target]
+                configured = state_dest.configured.spec
+                release = lock_state_table(
+                    self.source_name,
+                    configured.path,
+                    state_dest.spec,
+                    configured.spec,
+                    backend.table_name,
+                    self.settings.lock_dir,
+                )
+            else:  # a gRPC address: the address is all we know of it
+                release = lock_state_table(
+                    self.source_name,
+                    "grpc",
+                    None,
+                    backend.connection,
+                    backend.table_name,
+                    self.settings.lock_dir,
+                )
+            self._closers.append(release)
         self.state = open_state(self.spec, self.config, self.plugins, self.settings.invocation_id)
         if self.state is not None:
             self._closers.append(self.state.close)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import replace
 
 import numpy as np
@@ -18,6 +19,24 @@ CQ_SOURCE_NAME = "_cq_source_name"
 CQ_SYNC_GROUP_ID = "_cq_sync_group_id"
 
 SYNC_TIME_TYPE = pa.timestamp("us", tz="UTC")
+
+# Names the engine and sources fill in themselves: a source column with one of them is
+# delivered under another name (``unreserved_name``) rather than be overwritten.
+RESERVED_NAMES = frozenset({CQ_ID, CQ_PARENT_ID, CQ_SYNC_TIME, CQ_SOURCE_NAME, CQ_SYNC_GROUP_ID})
+
+
+def unreserved_name(name: str) -> str:
+    """``_cq_id`` -> ``_cq_id_source``: how a source column with an internal name arrives."""
+    return f"{name}_source"
+
+
+def free_name(base: str, taken: Collection[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``...: a helper column name no real column has."""
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    return name
 
 
 def with_cq_id_columns(table: Table) -> Table:

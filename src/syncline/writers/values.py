@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from syncline.schema import temporal
 from syncline.schema.types import UUID
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -55,6 +59,57 @@ def map_columns(record: pa.RecordBatch, convert: Callable[[pa.Array], pa.Array])
 
 def json_text(arr: pa.Array) -> pa.Array:
     """Each value (lists, structs, maps, ...) as JSON text; values JSON lacks become str()."""
-    return pa.array(
-        [None if v is None else json.dumps(v, default=str) for v in arr.to_pylist()], pa.utf8()
+    return pa.array([None if v is None else json_dumps(v) for v in arr.to_pylist()], pa.utf8())
+
+
+# JSON has no NaN or infinities: they are written as these strings (and read back by
+# ``json_float``), so every document stays valid JSON and no value is lost.
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def json_safe(v: Any) -> Any:
+    """``v`` with every non-finite float replaced by its string (NaN, Infinity, -Infinity)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+    if isinstance(v, list | tuple):
+        return [json_safe(x) for x in v]
+    if isinstance(v, dict):
+        return {k: json_safe(x) for k, x in v.items()}
+    return v
+
+
+def json_dumps(v: Any, default: Callable[[Any], Any] = str) -> str:
+    return json.dumps(json_safe(v), default=default, allow_nan=False)
+
+
+def json_float(v: Any) -> Any:
+    """The inverse of ``json_safe`` for values of float columns."""
+    if isinstance(v, str) and v in _NON_FINITE:
+        return _NON_FINITE[v]
+    if isinstance(v, list):
+        return [json_float(x) for x in v]
+    return v
+
+
+def numeric_list_json(arr: pa.Array) -> pa.Array:
+    """A list of numbers as a JSON array: NULL elements as null, NaN/infinities as strings."""
+    text = arr.cast(pa.list_(pa.utf8()))
+    values = text.values
+    if pa.types.is_floating(arr.type.value_type):
+        for raw, out in (("nan", '"NaN"'), ("inf", '"Infinity"'), ("-inf", '"-Infinity"')):
+            values = pc.if_else(pc.equal(values, raw).fill_null(False), out, values)
+    values = values.fill_null("null")
+    lists = pa.ListArray.from_arrays(text.offsets, values, mask=text.is_null())
+    joined = pc.binary_join(lists, ",")
+    return pc.binary_join_element_wise("[", joined, "]", "")
+
+
+def warn_far_times(record: pa.RecordBatch, logger: logging.Logger, where: str, rule: str) -> None:
+    """Log one warning when timestamps or dates outside years 1..9999 go through ``rule``."""
+    far = sum(
+        int(temporal.outside_common_range(c).sum())
+        for c in record.columns
+        if temporal.is_temporal(c.type)
     )
+    if far:
+        logger.warning("%s: %d timestamps or dates outside years 1..9999 %s", where, far, rule)

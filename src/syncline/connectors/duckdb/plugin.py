@@ -15,7 +15,7 @@ from pydantic import Field
 from syncline.config.models import WriteMode
 from syncline.connectors.duckdb.types import duckdb_type, from_duckdb, to_duckdb
 from syncline.plugin.contracts import BatchLimits, PluginContext
-from syncline.plugin.errors import WriteError
+from syncline.plugin.errors import MigrationError, WriteError
 from syncline.plugin.specs import BatchSpec
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
@@ -103,7 +103,31 @@ class DuckDBDestination:
         )
         return {c for r in rows for c in r[0]}
 
+    def _check_case_collisions(self, tables: Sequence[Table]) -> None:
+        """DuckDB table names ignore case: CaseT and caset would be one table."""
+        seen: dict[str, str] = {}
+        for t in tables:
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = current_schema() AND lower(table_name) = lower(?) "
+                    "AND table_name <> ?",
+                    [t.name, t.name],
+                )
+                .fetchall()
+            )
+            other = rows[0][0] if rows else seen.get(t.name.lower())
+            if other is not None and other != t.name:
+                raise MigrationError(
+                    f"destination {self.ctx.name}: tables {other} and {t.name} differ only in "
+                    "case, and DuckDB table names ignore case: they would overwrite each "
+                    "other's rows (skip or rename one)"
+                )
+            seen[t.name.lower()] = t.name
+
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
+        self._check_case_collisions(tables)
         plans = plan_migrations(
             self.ctx.name,
             tables,

@@ -24,10 +24,18 @@ from syncline.connectors.file.storage import Store
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import WriteError
 from syncline.plugin.specs import BatchSpec
+from syncline.schema import temporal
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Table
 from syncline.schema.types import JSONType, UUIDType
-from syncline.writers.values import map_columns, text_to_uuid, uuid_to_text
+from syncline.writers.values import (
+    json_dumps,
+    json_float,
+    map_columns,
+    text_to_uuid,
+    uuid_to_text,
+    warn_far_times,
+)
 
 
 class FileFormat(StrEnum):
@@ -110,8 +118,18 @@ class FileDestination:
             raise WriteError(f"destination {self.ctx.name}: {e}") from None
 
     def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
+        where = f"destination {self.ctx.name}: table {table.name}"
         if self.spec.format is FileFormat.PARQUET:
+            warn_far_times(
+                record,
+                self.ctx.logger,
+                where,
+                "written as they are; infinities as the extreme int64/int32 values",
+            )
             return record  # Parquet keeps Arrow types, extension types included
+        warn_far_times(
+            record, self.ctx.logger, where, "written as text ('infinity', '-infinity' or the year)"
+        )
         return map_columns(record, _to_text_friendly)
 
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
@@ -126,7 +144,7 @@ class FileDestination:
             pacsv.write_csv(data, out)
         else:
             for row in data.to_pylist():
-                out.write((json.dumps(row, default=_json_default) + "\n").encode())
+                out.write((json_dumps(row, default=_json_default) + "\n").encode())
         try:
             self.store.put(path, out.getvalue())
         except WriteError as e:
@@ -172,11 +190,13 @@ def _to_text_friendly(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
         return uuid_to_text(arr)
     if isinstance(arr.type, JSONType):
         return arr.storage.cast(pa.utf8())
+    if temporal.is_temporal(arr.type) and temporal.outside_common_range(arr).any():
+        return temporal.to_text(arr)  # Python's datetime (and Arrow's text) stop at year 9999
     if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
         return pc.binary_join_element_wise(pa.scalar("base64:"), _b64(arr), pa.scalar(""))
     if pa.types.is_nested(arr.type):
         return pa.array(
-            [None if v is None else json.dumps(v, default=_json_default) for v in arr.to_pylist()],
+            [None if v is None else json_dumps(v, _json_default) for v in arr.to_pylist()],
             pa.utf8(),
         )
     return arr
@@ -216,7 +236,13 @@ def _rows_from_text(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.RecordB
                 )
             )
         elif pa.types.is_nested(f.type):
-            arrays.append(pa.array([None if v is None else json.loads(v) for v in values], f.type))
+            nested = [None if v is None else json_float(json.loads(v)) for v in values]
+            arrays.append(pa.array(nested, f.type))
+        elif temporal.is_temporal(f.type):
+            arrays.append(temporal.from_text(pa.array(values, pa.utf8()), f.type))
+        elif pa.types.is_floating(f.type):
+            floats = [None if v is None else float(json_float(v)) for v in values]
+            arrays.append(pa.array(floats, f.type))
         else:
             arrays.append(pa.array(values, pa.utf8()).cast(f.type))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)

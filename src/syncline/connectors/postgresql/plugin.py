@@ -17,9 +17,10 @@ from syncline.connectors.postgresql.types import from_pg, pg_type, select_expr, 
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
 from syncline.plugin.specs import BatchSpec, Duration
+from syncline.schema import temporal
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
-from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
+from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, free_name
 from syncline.schema.table import Table
 from syncline.writers.migrate import plan_migrations, plan_statements, shapes
 from syncline.writers.retry import with_retries
@@ -27,7 +28,6 @@ from syncline.writers.sql import column_list, on_conflict_update, quote_ident
 from syncline.writers.values import map_columns
 
 T = TypeVar("T")
-_ROW = "__syncline_row"
 # Connection failures, admin shutdowns, deadlocks and serialization failures pass with time.
 _TRANSIENT_STATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300")
 
@@ -46,12 +46,26 @@ class PostgreSQLSpec(BatchSpec):
     retry_delay: Duration = Field(0.5, gt=0, description="First backoff delay, doubled each time.")
 
 
-def is_transient(e: BaseException) -> bool:
+def is_transient(e: BaseException, connection_works: Callable[[], bool] = lambda: False) -> bool:
+    """Only a transient SQLSTATE, or a failure without one on a connection that is gone.
+
+    The driver reports some client-side failures (a value binary COPY cannot encode) without
+    a SQLSTATE, like a broken connection: a connection that still answers tells them apart.
+    """
     state = getattr(e, "sqlstate", None) or ""
     if state:
         return any(state.startswith(s) for s in _TRANSIENT_STATES)
-    # No SQLSTATE: the server could not be reached or the connection broke.
-    return isinstance(e, adbc.OperationalError | ConnectionError | OSError)
+    if not isinstance(e, adbc.OperationalError | ConnectionError | OSError):
+        return False
+    return not connection_works()
+
+
+def _describe(e: BaseException) -> str:
+    text = str(e).strip().rstrip(":").strip()
+    state = getattr(e, "sqlstate", None)
+    if state and state not in text:
+        text += f" (SQLSTATE {state})"
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 class PostgreSQLDestination:
@@ -82,7 +96,7 @@ class PostgreSQLDestination:
             with contextlib.suppress(Exception):  # a broken connection may fail to close
                 conn.close()
 
-    def _run(self, work: Callable[[Any], T]) -> T:
+    def _run(self, work: Callable[[Any], T], what: str = "") -> T:
         """Run ``work(cursor)`` in one transaction, retrying transient failures."""
 
         def attempt() -> T:
@@ -104,7 +118,7 @@ class PostgreSQLDestination:
             try:
                 return with_retries(
                     attempt,
-                    is_transient=is_transient,
+                    is_transient=lambda e: is_transient(e, self._connection_works),
                     attempts=self.spec.max_retries,
                     base_delay_s=self.spec.retry_delay,
                     on_retry=self._drop_connection,
@@ -113,7 +127,23 @@ class PostgreSQLDestination:
             except (MigrationError, WriteError):
                 raise
             except Exception as e:
-                raise WriteError(f"destination {self.ctx.name}: {e}") from e
+                where = f" table {what}:" if what else ""
+                raise WriteError(f"destination {self.ctx.name}:{where} {_describe(e)}") from e
+
+    def _connection_works(self) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            cur = self._conn.cursor()
+            try:
+                cur.execute("SELECT 1")
+                cur.fetchall()
+            finally:
+                cur.close()
+            self._conn.rollback()
+            return True
+        except Exception:
+            return False
 
     def _qualified(self, name: str) -> str:
         return f"{quote_ident(self.schema)}.{quote_ident(name)}"
@@ -166,28 +196,51 @@ class PostgreSQLDestination:
         if not records:
             return
         data = pa.Table.from_batches(records)
-        self._run(lambda cur: self._write(cur, table, data))
+        self._run(lambda cur: self._write(cur, table, data), table.name)
 
     def _write(self, cur: Any, table: Table, data: pa.Table) -> None:
         keys = table.primary_keys
-        if not keys:
+        # Binary COPY cannot carry PostgreSQL's infinities: such columns are staged as text.
+        infinite = [
+            f.name
+            for f, col in zip(data.schema, data.columns, strict=True)
+            if temporal.is_temporal(f.type) and temporal.infinite_mask(col.combine_chunks()).any()
+        ]
+        if not keys and not infinite:
             cur.adbc_ingest(table.name, data, mode="append", db_schema_name=self.schema)
             return
-        # Bulk-load into a staging table of the same column types, then one upsert; duplicate
-        # keys within the batch keep the last row (ON CONFLICT may touch a row only once).
-        staging = "syncline_staging"
+        # Bulk-load into a staging table of the same column types, then one insert; an upsert
+        # keeps the last row among duplicate keys (ON CONFLICT may touch a row only once).
+        staging = quote_ident("syncline_staging")
         cur.execute(
-            f"CREATE TEMP TABLE {quote_ident(staging)} "
+            f"CREATE TEMP TABLE {staging} "
             f"(LIKE {self._qualified(table.name)} EXCLUDING ALL) ON COMMIT DROP"
         )
-        cur.execute(f"ALTER TABLE {quote_ident(staging)} ADD COLUMN {quote_ident(_ROW)} bigint")
-        staged = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
-        cur.adbc_ingest(staging, staged, mode="append", temporary=True)
+        row = free_name("__syncline_row", data.column_names)
+        cur.execute(f"ALTER TABLE {staging} ADD COLUMN {quote_ident(row)} bigint")
+        casts = {}
+        for name in infinite:
+            i = data.schema.get_field_index(name)
+            casts[name] = pg_type(data.schema.field(i).type)
+            cur.execute(f"ALTER TABLE {staging} ALTER COLUMN {quote_ident(name)} TYPE text")
+            data = data.set_column(i, name, temporal.to_text(data.column(i).combine_chunks()))
+        staged = data.append_column(row, pa.array(range(data.num_rows), pa.int64()))
+        cur.adbc_ingest("syncline_staging", staged, mode="append", temporary=True)
         cols = column_list(data.column_names)
+        values = ", ".join(
+            f"{quote_ident(c)}::{casts[c]}" if c in casts else quote_ident(c)
+            for c in data.column_names
+        )
+        if not keys:
+            cur.execute(
+                f"INSERT INTO {self._qualified(table.name)} ({cols}) SELECT {values} "
+                f"FROM {staging} ORDER BY {quote_ident(row)}"
+            )
+            return
         cur.execute(
             f"INSERT INTO {self._qualified(table.name)} ({cols}) "
-            f"SELECT DISTINCT ON ({column_list(keys)}) {cols} FROM {quote_ident(staging)} "
-            f"ORDER BY {column_list(keys)}, {quote_ident(_ROW)} DESC "
+            f"SELECT DISTINCT ON ({column_list(keys)}) {values} FROM {staging} "
+            f"ORDER BY {column_list(keys)}, {quote_ident(row)} DESC "
             + on_conflict_update(data.column_names, keys)
         )
 

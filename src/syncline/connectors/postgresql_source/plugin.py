@@ -9,6 +9,7 @@ every batch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as adbc
@@ -21,8 +22,15 @@ from syncline.messages import Checkpoint, SyncMessage
 from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
 from syncline.plugin.errors import PluginInitError
 from syncline.scheduler import Resolver, sync_selected
-from syncline.schema.internal import with_cq_id_columns
+from syncline.schema.internal import (
+    CQ_ID,
+    CQ_PARENT_ID,
+    RESERVED_NAMES,
+    unreserved_name,
+    with_cq_id_columns,
+)
 from syncline.schema.table import Column, Table
+from syncline.schema.types import JSON
 from syncline.writers.sql import quote_ident
 
 
@@ -58,7 +66,8 @@ class PostgreSQLSource:
         self.spec = spec
         self.ctx = ctx
         self._tables: list[Table] | None = None
-        self._as_text: dict[str, set[str]] = {}
+        # table -> Arrow column name -> the SELECT expression of its value
+        self._select: dict[str, dict[str, str]] = {}
 
     def _connect(self) -> Any:
         try:
@@ -81,18 +90,34 @@ class PostgreSQLSource:
             cur.execute(_COLUMNS_SQL, (self.spec.schema_name,))
             rows = cur.fetchall()
         columns: dict[str, list[Column]] = {}
+        arrays: dict[str, list[tuple[str, str]]] = {}
         for table, name, pg, not_null, pk, description in rows:
             t, as_text = arrow_type(pg)
-            if as_text:
-                self._as_text.setdefault(table, set()).add(name)
+            out = name
+            if name in RESERVED_NAMES:
+                out = unreserved_name(name)
+                self.ctx.logger.warning(
+                    "source %s: table %s: column %s is delivered as %s (%s is an internal name)",
+                    self.ctx.name,
+                    table,
+                    name,
+                    out,
+                    name,
+                )
+            expr = f"{quote_ident(name)}::text" if as_text else quote_ident(name)
+            self._select.setdefault(table, {})[out] = expr
+            if pa.types.is_list(t):
+                arrays.setdefault(table, []).append((name, out))
             cursor = self.spec.incremental.get(table) == name
             columns.setdefault(table, []).append(
                 Column(
-                    name, t, description, primary_key=pk, not_null=not_null, incremental_key=cursor
+                    out, t, description, primary_key=pk, not_null=not_null, incremental_key=cursor
                 )
             )
+        if arrays:
+            self._multidimensional(cur_columns=columns, arrays=arrays)
         for table, col in self.spec.incremental.items():
-            if table not in columns or not any(c.name == col for c in columns[table]):
+            if table not in columns or not any(c.name == _arrow_name(col) for c in columns[table]):
                 raise PluginInitError(
                     f"source {self.ctx.name}: incremental: no column {col} in table "
                     f"{self.spec.schema_name}.{table}"
@@ -104,6 +129,27 @@ class PostgreSQLSource:
             for name, cols in sorted(columns.items())
         ]
         return self._tables
+
+    def _multidimensional(
+        self, cur_columns: dict[str, list[Column]], arrays: dict[str, list[tuple[str, str]]]
+    ) -> None:
+        """Array columns holding an array of more than one dimension become JSON (nested
+        lists), so no value is flattened; PostgreSQL's column type does not say."""
+        with self._connect() as conn, conn.cursor() as cur:
+            for table, names in arrays.items():
+                checks = ", ".join(
+                    f"coalesce(bool_or(array_ndims({quote_ident(n)}) > 1), false)" for n, _ in names
+                )
+                source = f"{quote_ident(self.spec.schema_name)}.{quote_ident(table)}"
+                cur.execute(f"SELECT {checks} FROM {source}")
+                flags = cur.fetchall()[0]
+                for (name, out), nested in zip(names, flags, strict=True):
+                    if not nested:
+                        continue
+                    self._select[table][out] = f"to_jsonb({quote_ident(name)})::text"
+                    cur_columns[table] = [
+                        replace(c, type=JSON) if c.name == out else c for c in cur_columns[table]
+                    ]
 
     def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
         tables = self.tables()
@@ -118,11 +164,9 @@ class PostgreSQLSource:
         )
 
     def _resolver(self, table: Table, state: StateReader) -> Resolver:
-        own = [c for c in table.columns if not c.name.startswith("_cq_")]
-        text = self._as_text.get(table.name, set())
-        select = ", ".join(
-            f"{quote_ident(c.name)}::text" if c.name in text else quote_ident(c.name) for c in own
-        )
+        own = [c for c in table.columns if c.name not in (CQ_ID, CQ_PARENT_ID)]
+        exprs = self._select[table.name]
+        select = ", ".join(exprs[c.name] for c in own)
         source = f"{quote_ident(self.spec.schema_name)}.{quote_ident(table.name)}"
         cursor_col = self.spec.incremental.get(table.name)
 
@@ -131,7 +175,7 @@ class PostgreSQLSource:
             params: tuple[Any, ...] = ()
             last = state.get(table.name) if cursor_col else None
             if cursor_col:
-                cursor_type = next(c for c in own if c.name == cursor_col)
+                cursor_type = next(c for c in own if c.name == _arrow_name(cursor_col))
                 if last is not None:
                     # Compare in the column's own type: the cursor is stored as its text form.
                     sql += (
@@ -143,20 +187,35 @@ class PostgreSQLSource:
                 cur.execute(sql, params) if params else cur.execute(sql)
                 reader = cur.fetch_record_batch()
                 for batch in reader:
-                    record = _rebatch(batch, own)
+                    record, lost = _rebatch(batch, own)
+                    if lost:
+                        self.ctx.logger.warning(
+                            "source %s: table %s: %d values a column type cannot hold were "
+                            "replaced (numeric NaN/Infinity by NULL, times past year 294246 by "
+                            "the largest one)",
+                            self.ctx.name,
+                            table.name,
+                            lost,
+                        )
                     if record.num_rows == 0:
                         continue
                     yield record
                     if cursor_col:
-                        top = pc.max(record.column(record.schema.get_field_index(cursor_col)))
+                        column = record.schema.get_field_index(_arrow_name(cursor_col))
+                        top = pc.max(record.column(column))
                         yield Checkpoint(table.name, _cursor_text(top))
 
         return resolve
 
 
-def _rebatch(batch: pa.RecordBatch, columns: list[Column]) -> pa.RecordBatch:
-    arrays = [convert(batch.column(i), c.type) for i, c in enumerate(columns)]
-    return pa.RecordBatch.from_arrays(arrays, names=[c.name for c in columns])
+def _arrow_name(name: str) -> str:
+    return unreserved_name(name) if name in RESERVED_NAMES else name
+
+
+def _rebatch(batch: pa.RecordBatch, columns: list[Column]) -> tuple[pa.RecordBatch, int]:
+    converted = [convert(batch.column(i), c.type) for i, c in enumerate(columns)]
+    record = pa.RecordBatch.from_arrays([a for a, _ in converted], names=[c.name for c in columns])
+    return record, sum(n for _, n in converted)
 
 
 def _pg_cast(column: Column) -> str:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from syncline.schema.temporal import DATE_INFINITY, TIMESTAMP_INFINITY
 from syncline.schema.types import JSON, UUID, JSONType, UUIDType
 
 _SIMPLE: dict[str, pa.DataType] = {
@@ -50,15 +53,56 @@ def arrow_type(pg: str) -> tuple[pa.DataType, bool]:
     return pa.utf8(), True  # numeric without precision, intervals, enums, ...: their text form
 
 
-def convert(arr: pa.Array | pa.ChunkedArray, t: pa.DataType) -> pa.Array:
+# ADBC shifts PostgreSQL's epoch (2000-01-01) to Unix's without overflow checks: PostgreSQL's
+# infinities (the extreme integers) and dates past Arrow's range come out wrapped around.
+_PG_EPOCH_US = 946_684_800_000_000
+_PG_EPOCH_DAYS = 10_957
+# Values a numeric column can hold that a decimal cannot.
+_NOT_DECIMAL = pa.array(["NaN", "Infinity", "-Infinity"])
+
+
+def convert(arr: pa.Array | pa.ChunkedArray, t: pa.DataType) -> tuple[pa.Array, int]:
+    """A column as ADBC returned it -> the table's Arrow type, and how many values could not
+    be held (a numeric NaN becomes NULL; a time past year 294246 the largest finite one)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if pa.types.is_timestamp(arr.type) or pa.types.is_date32(arr.type):
+        arr, lost = _unwrap(arr)
+        return arr.cast(t) if arr.type != t else arr, lost
     if arr.type == t:
-        return arr
+        return arr, 0
     if isinstance(arr.type, pa.ExtensionType):
         arr = arr.storage
     if isinstance(t, UUIDType):
-        return pa.ExtensionArray.from_storage(UUID, arr.cast(pa.binary(16)))
+        return pa.ExtensionArray.from_storage(UUID, arr.cast(pa.binary(16))), 0
     if isinstance(t, JSONType):
-        return pa.ExtensionArray.from_storage(JSON, arr.cast(pa.utf8()).cast(pa.binary()))
-    return arr.cast(t)
+        return pa.ExtensionArray.from_storage(JSON, arr.cast(pa.utf8()).cast(pa.binary())), 0
+    if pa.types.is_decimal(t) and pa.types.is_string(arr.type):
+        special = pc.is_in(arr, _NOT_DECIMAL)
+        lost = pc.sum(special).as_py() or 0
+        if lost:
+            arr = pc.if_else(special, pa.scalar(None, pa.utf8()), arr)
+        return arr.cast(t), lost
+    return arr.cast(t), 0
+
+
+def _unwrap(arr: pa.Array) -> tuple[pa.Array, int]:
+    if pa.types.is_timestamp(arr.type):
+        width, low, offset, inf = pa.int64(), -(2**63), _PG_EPOCH_US, TIMESTAMP_INFINITY
+    else:
+        width, low, offset, inf = pa.int32(), -(2**31), _PG_EPOCH_DAYS, DATE_INFINITY
+    ints = arr.view(width).fill_null(0).to_numpy(zero_copy_only=False)
+    negative_infinity = low + offset
+    wrapped = ints <= negative_infinity
+    if not wrapped.any():
+        return arr, 0
+    ints = ints.copy()
+    positive = ints == negative_infinity - 1
+    negative = ints == negative_infinity
+    beyond = wrapped & ~positive & ~negative
+    ints[positive] = inf
+    ints[negative] = -inf
+    ints[beyond] = inf - 1
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    fixed = pa.array(ints, width, mask=~valid).view(arr.type)
+    return fixed, int(np.count_nonzero(beyond & valid))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from syncline.connectors.sqlite.types import (
     to_storage,
 )
 from syncline.plugin.contracts import BatchLimits, PluginContext
-from syncline.plugin.errors import WriteError
+from syncline.plugin.errors import MigrationError, WriteError
 from syncline.plugin.specs import BatchSpec
 from syncline.schema.arrow import rows_to_record, to_arrow_schema
 from syncline.schema.diff import ColumnShape
@@ -28,6 +28,7 @@ from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, SYNC_TIME_TYP
 from syncline.schema.table import Table
 from syncline.writers.migrate import plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, quote_ident, upsert_sql
+from syncline.writers.values import warn_far_times
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -90,8 +91,27 @@ class SQLiteDestination:
             for r in cur.fetchall()
         ]
 
+    def _check_case_collisions(self, cur: Any, tables: Sequence[Table]) -> None:
+        """SQLite table names ignore case: CaseT and caset would be one table."""
+        seen: dict[str, str] = {}
+        for t in tables:
+            cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND lower(name) = lower(?) AND name <> ?",
+                (t.name, t.name),
+            )
+            other = next((r[0] for r in cur.fetchall()), None) or seen.get(t.name.lower())
+            if other is not None and other != t.name:
+                raise MigrationError(
+                    f"destination {self.ctx.name}: tables {other} and {t.name} differ only in "
+                    "case, and SQLite table names ignore case: they would overwrite each "
+                    "other's rows (skip or rename one)"
+                )
+            seen[t.name.lower()] = t.name
+
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         with self._transaction() as cur:
+            self._check_case_collisions(cur, tables)
             plans = plan_migrations(
                 self.ctx.name,
                 tables,
@@ -109,6 +129,13 @@ class SQLiteDestination:
     # -- data ------------------------------------------------------------------------------
 
     def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
+        warn_far_times(
+            record,
+            self.ctx.logger,
+            f"destination {self.ctx.name}: table {table.name}",
+            "stored as text ('infinity', '-infinity' or the extended year; such text does not "
+            "sort in time order)",
+        )
         return record_to_storage(record)
 
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
@@ -152,7 +179,10 @@ class SQLiteDestination:
             yield cur
             self._conn.commit()
         except BaseException:
-            self._conn.rollback()
+            # SQLite ends the transaction itself on some errors (disk full, I/O): a failing
+            # rollback must not replace the error that says why.
+            with suppress(Exception):
+                self._conn.rollback()
             raise
         finally:
             cur.close()

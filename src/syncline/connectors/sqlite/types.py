@@ -13,8 +13,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from syncline.schema import temporal
 from syncline.schema.types import JSON, JSONType, UUIDType
-from syncline.writers.values import json_text, map_columns, text_to_uuid, uuid_to_text
+from syncline.writers.values import (
+    json_float,
+    json_text,
+    map_columns,
+    numeric_list_json,
+    text_to_uuid,
+    uuid_to_text,
+)
 
 
 def sqlite_type(t: pa.DataType) -> str:
@@ -43,7 +51,10 @@ def to_storage(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_timestamp(t):
         # Arrow stores instants as UTC; dropping the zone keeps them, and a naive
         # microsecond cast to text gives the fixed-width form (much faster than strftime).
-        return arr.cast(pa.timestamp("us")).cast(pa.utf8())
+        # Infinities become 'infinity' / '-infinity', which sort after and before every date.
+        return temporal.to_text(arr.cast(pa.timestamp("us")))
+    if pa.types.is_date32(t):
+        return temporal.to_text(arr)
     if pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_decimal(t):
         return arr.cast(pa.utf8())
     if pa.types.is_large_string(t) or pa.types.is_string_view(t):
@@ -57,8 +68,7 @@ def to_storage(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_string(t) or pa.types.is_binary(t):
         return arr
     if _is_numeric_list(t):
-        joined = pc.binary_join(arr.cast(pa.list_(pa.utf8())), ",")
-        return pc.binary_join_element_wise("[", joined, "]", "")
+        return numeric_list_json(arr)
     return json_text(arr)
 
 
@@ -84,8 +94,14 @@ def from_storage(arr: pa.Array, t: pa.DataType) -> pa.Array:
     if isinstance(t, JSONType):
         return pa.ExtensionArray.from_storage(JSON, arr.cast(pa.utf8()).cast(pa.binary()))
     if pa.types.is_timestamp(t):
-        parsed = arr.cast(pa.utf8()).cast(pa.timestamp("us"))
+        parsed = temporal.from_text(arr, pa.timestamp("us"))
         return parsed.cast(pa.timestamp("us", tz="UTC")).cast(t) if t.tz else parsed.cast(t)
+    if pa.types.is_date32(t):
+        return temporal.from_text(arr, t)
+    if _is_numeric_list(t) and pa.types.is_floating(t.value_type):
+        return pa.array(
+            [None if v is None else json_float(json.loads(v)) for v in arr.to_pylist()], t
+        )
     if (
         pa.types.is_list(t)
         or pa.types.is_large_list(t)
