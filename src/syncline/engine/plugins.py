@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,22 @@ class Plugins:
     sources: dict[str, ResolvedPlugin]
     destinations: dict[str, ResolvedPlugin]
     transformers: dict[str, ResolvedPlugin] = field(default_factory=dict)
+
+
+def start_external(resolved: Iterable[ResolvedPlugin]) -> Callable[[], None]:
+    """Start the processes of these ``registry: local`` plugins at once, before they are
+    created one by one; returns what stops the ones left unused."""
+    wanted = [
+        (r.kind, r.name, str(r.configured.spec.path))
+        for r in resolved
+        if r.configured.spec.registry is Registry.LOCAL
+    ]
+    if not wanted:
+        return lambda: None
+    from syncline.grpc.prestart import start_ahead, stop_unused
+
+    start_ahead(wanted)
+    return stop_unused
 
 
 def resolve_plugins(config: Config) -> Plugins:
