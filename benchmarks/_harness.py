@@ -1,46 +1,89 @@
-"""Run each benchmark path in its own process (so peak memory is its own) and print ratios."""
+"""Run one path as its own process and time all of it: start-up, work, exit.
+
+Peak memory is the process's maximum resident set (for a sync over gRPC, the largest of the
+engine and the plugin processes it started and reaped). CPU seconds are user plus system time
+of the process and everything it reaped, which a busy machine inflates far less than wall time.
+"""
 
 from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TABLE = "test_some_table"
+BIN = Path(sys.executable).parent  # the syncline-plugin-* executables sit beside python
 
 
-def child_report(name: str, fn: Callable[[], float]) -> None:
-    seconds = fn()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"path": name, "seconds": seconds, "peak_mb": peak_mb}))
+@dataclass(frozen=True)
+class Sample:
+    seconds: float  # wall time of the whole process
+    cpu: float
+    peak_mb: float
+    inner: float | None = None  # what a raw path timed itself (after its rows were in memory)
 
 
-def run_child(script: str, name: str, *args: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, script, "--child", name, *args], capture_output=True, text=True
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{out.stdout}\n{out.stderr}")
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def timed(cmd: list[str], cwd: Path) -> Sample:
+    """Run ``cmd`` to the end; fail loudly with its output if it fails."""
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text}")
+    inner = None
+    for line in text.splitlines():
+        if line.startswith('{"inner"'):
+            inner = float(json.loads(line)["inner"])
+    return Sample(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, inner)
 
 
-def print_table(
-    title: str, rows: int, results: dict[str, dict[str, float]], pairs: dict[str, str]
-) -> None:
-    """``pairs`` maps each syncline path to the raw path it is compared with."""
-    print(title)
-    print(f"{'path':<24} {'seconds':>8} {'rows/s':>11} {'peak MB':>8} {'x raw':>7}")
-    for name, r in results.items():
-        raw = pairs.get(name)
-        ratio = f"{r['seconds'] / results[raw]['seconds']:>7.2f}" if raw else f"{'':>7}"
-        print(
-            f"{name:<24} {r['seconds']:>8.2f} {rows / r['seconds']:>11,.0f} {r['peak_mb']:>8.0f} {ratio}"
-        )
+def sync_cmd(config: Path) -> list[str]:
+    return [sys.executable, "-m", "syncline", "--no-log-file", "sync", str(config)]
+
+
+def source_doc(rows: int, dest: str, external: bool) -> str:
+    path, registry = "cloudquery/test", "cloudquery"
+    if external:
+        path, registry = str(BIN / "syncline-plugin-test"), "local"
+    return f"""kind: source
+spec:
+  name: bench
+  path: {path}
+  registry: {registry}
+  tables: ["{TABLE}"]
+  skip_dependent_tables: true
+  destinations: [{dest}]
+  spec: {{num_rows: {rows}, num_sub_rows: 0}}
+"""
+
+
+def destination_doc(kind: str, target: str, write_mode: str, external: bool) -> str:
+    path, registry = f"cloudquery/{kind}", "cloudquery"
+    if external:
+        path, registry = str(BIN / f"syncline-plugin-{kind}"), "local"
+    return f"""---
+kind: destination
+spec:
+  name: {kind}
+  path: {path}
+  registry: {registry}
+  write_mode: {write_mode}
+  spec: {{connection_string: "{target}"}}
+"""
 
 
 def arrow_rows(rows: int, prepare):  # type: ignore[no-untyped-def]
-    """The rows syncline writes (internal columns included), prepared by ``prepare``."""
+    """The rows a sync writes (internal columns included), converted by ``prepare``."""
     from datetime import UTC, datetime
 
     import pyarrow as pa
@@ -67,20 +110,5 @@ def arrow_rows(rows: int, prepare):  # type: ignore[no-untyped-def]
     return pa.Table.from_batches(batches)
 
 
-def timed_sync(config: str) -> float:
-    """Seconds for ``syncline sync`` of this config text, run in this process."""
-    import tempfile
-    import time
-    from pathlib import Path
-
-    from syncline.cli.main import main
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.yml"
-        path.write_text(config)
-        start = time.perf_counter()
-        code = main(["--no-log-file", "sync", str(path)])
-        elapsed = time.perf_counter() - start
-    if code != 0:
-        raise SystemExit(f"sync failed with exit code {code}")
-    return elapsed
+def report_inner(seconds: float) -> None:
+    print(json.dumps({"inner": seconds}))
