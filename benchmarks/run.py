@@ -215,8 +215,8 @@ def print_tables(args, dests, modes, results, noop) -> None:  # type: ignore[no-
     grpc = not args.no_grpc
     print(f"{args.rows:,} rows of test_some_table; medians of {args.repeats} interleaved runs")
     print(f"machine: {machine()}\n")
-    head = "| destination | mode | run | in-process s | raw load s | in-process ÷ raw |"
-    line = "|---|---|---|---:|---:|---:|"
+    head = "| destination | mode | run | in-process s | raw load s | in-process ÷ raw | raw process s (CPU s) |"
+    line = "|---|---|---|---:|---:|---:|---:|"
     if grpc:
         head += " over gRPC s | gRPC ÷ in-process |"
         line += "---:|---:|"
@@ -233,7 +233,8 @@ def print_tables(args, dests, modes, results, noop) -> None:  # type: ignore[no-
                 )
                 t_in, t_raw = median(inproc, "seconds"), median(raw, "inner")
                 row = (
-                    f"| {dest} | {mode} | {run} | {t_in:.2f} | {t_raw:.2f} | {t_in / t_raw:.2f}x |"
+                    f"| {dest} | {mode} | {run} | {t_in:.2f} | {t_raw:.2f} | {t_in / t_raw:.2f}x "
+                    f"| {median(raw, 'seconds'):.2f} ({median(raw, 'cpu'):.1f}) |"
                 )
                 peak, cpu = f"{median(inproc, 'peak_mb'):.0f}", f"{median(inproc, 'cpu'):.1f}"
                 if grpc:
