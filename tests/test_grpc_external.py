@@ -261,7 +261,11 @@ def test_plugins_start_together_and_unused_ones_are_stopped(write, run_cli, work
     )
     source.chmod(0o755)
     broken = workdir / "broken"
-    broken.write_text("#!/bin/sh\necho 'no database here' >&2\nexit 3\n")
+    # It fails once the source is up (or after 60 s, when nothing started the source).
+    broken.write_text(
+        f'#!/bin/sh\nfor i in $(seq 1200); do [ -s "{workdir}/source.pid" ] && break; '
+        "sleep 0.05; done\necho 'no database here' >&2\nexit 3\n"
+    )
     broken.chmod(0o755)
     doc = source_doc(destinations=("sqlite",)).replace("path: cloudquery/test", f"path: {source}")
     dest = sqlite_doc().replace("path: cloudquery/sqlite", f"path: {broken}")
