@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,3 +114,51 @@ def arrow_rows(rows: int, prepare):  # type: ignore[no-untyped-def]
 
 def report_inner(seconds: float) -> None:
     print(json.dumps({"inner": seconds}))
+
+
+# -- single-run helpers of the BigQuery and S3 benchmarks ---------------------------------
+
+
+def child_report(name: str, fn: Callable[[], float]) -> None:
+    seconds = fn()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"path": name, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+def run_child(script: str, name: str, *args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, script, "--child", name, *args], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{out.stdout}\n{out.stderr}")
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def print_table(
+    title: str, rows: int, results: dict[str, dict[str, float]], pairs: dict[str, str]
+) -> None:
+    """``pairs`` maps each syncline path to the raw path it is compared with."""
+    print(title)
+    print(f"{'path':<24} {'seconds':>8} {'rows/s':>11} {'peak MB':>8} {'x raw':>7}")
+    for name, r in results.items():
+        raw = pairs.get(name)
+        ratio = f"{r['seconds'] / results[raw]['seconds']:>7.2f}" if raw else f"{'':>7}"
+        print(
+            f"{name:<24} {r['seconds']:>8.2f} {rows / r['seconds']:>11,.0f} {r['peak_mb']:>8.0f} {ratio}"
+        )
+
+
+def timed_sync(config: str) -> float:
+    """Seconds for ``syncline sync`` of this config text, run in this process."""
+    from syncline.cli.main import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.yml"
+        path.write_text(config)
+        start = time.perf_counter()
+        code = main(["--no-log-file", "sync", str(path)])
+        elapsed = time.perf_counter() - start
+    if code != 0:
+        raise SystemExit(f"sync failed with exit code {code}")
+    return elapsed
