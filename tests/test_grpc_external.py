@@ -4,6 +4,7 @@ SDK, syncline's own plugins served as processes, and plugins that fail."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -249,3 +250,52 @@ def test_postgresql_executables_serve_the_right_kind(workdir):
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_plugins_start_together_and_unused_ones_are_stopped(write, run_cli, workdir):
+    # The source logs its pid, then becomes the real plugin; the destination cannot start.
+    source = workdir / "source"
+    source.write_text(
+        f'#!/bin/sh\necho $$ > "{workdir}/source.pid"\n'
+        f'exec "{plugin_exe("syncline-plugin-test")}" "$@"\n'
+    )
+    source.chmod(0o755)
+    broken = workdir / "broken"
+    # It fails once the source is up (or after 60 s, when nothing started the source).
+    broken.write_text(
+        f'#!/bin/sh\nfor i in $(seq 1200); do [ -s "{workdir}/source.pid" ] && break; '
+        "sleep 0.05; done\necho 'no database here' >&2\nexit 3\n"
+    )
+    broken.chmod(0o755)
+    doc = source_doc(destinations=("sqlite",)).replace("path: cloudquery/test", f"path: {source}")
+    dest = sqlite_doc().replace("path: cloudquery/sqlite", f"path: {broken}")
+    write(
+        "a.yml",
+        config(
+            doc.replace("registry: cloudquery", "registry: local"),
+            dest.replace("registry: cloudquery", "registry: local"),
+        ),
+    )
+    r = run_cli("sync", "a.yml")
+    assert r.code == 1
+    assert "destination plugin sqlite exited with code 3 before serving: no database here" in r.err
+    # The source was started alongside the destination, never used, and stopped.
+    pid = int((workdir / "source.pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_write_stream_joins_records_into_larger_batches(monkeypatch):
+    import pyarrow as pa
+
+    from syncline.grpc import client
+
+    records = [pa.record_batch({"id": pa.array(range(i * 100, i * 100 + 100))}) for i in range(5)]
+    joined = list(client._larger_batches(records))
+    assert [r.num_rows for r in joined] == [500]
+    assert joined[0].column(0).to_pylist() == list(range(500))
+    # Never above the message limit: 800 bytes of ids per record, at most two per message.
+    monkeypatch.setattr(client, "MESSAGE_BYTES", 1700)
+    split = list(client._larger_batches(records))
+    assert [r.num_rows for r in split] == [200, 200, 100]
+    assert [v for r in split for v in r.column(0).to_pylist()] == list(range(500))

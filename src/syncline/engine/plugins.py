@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,6 @@ from pydantic import BaseModel, ValidationError
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.config.models import Registry
 from syncline.config.reader import Config, Configured, validation_error
-from syncline.grpc.client import external_plugin_info, fetch_spec_schema
 from syncline.plugin.contracts import PluginContext, PluginInfo, PluginKind
 from syncline.plugin.errors import PluginInitError, PluginNotFoundError, SynclineError
 from syncline.plugin.registry import find_plugin
@@ -52,6 +52,22 @@ class Plugins:
     sources: dict[str, ResolvedPlugin]
     destinations: dict[str, ResolvedPlugin]
     transformers: dict[str, ResolvedPlugin] = field(default_factory=dict)
+
+
+def start_external(resolved: Iterable[ResolvedPlugin]) -> Callable[[], None]:
+    """Start the processes of these ``registry: local`` plugins at once, before they are
+    created one by one; returns what stops the ones left unused."""
+    wanted = [
+        (r.kind, r.name, str(r.configured.spec.path))
+        for r in resolved
+        if r.configured.spec.registry is Registry.LOCAL
+    ]
+    if not wanted:
+        return lambda: None
+    from syncline.grpc.prestart import start_ahead, stop_unused
+
+    start_ahead(wanted)
+    return stop_unused
 
 
 def resolve_plugins(config: Config) -> Plugins:
@@ -110,6 +126,8 @@ def check_table_selections(plugins: Plugins) -> None:
 def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
     registry: Registry = item.spec.registry
     if registry in (Registry.LOCAL, Registry.GRPC):
+        from syncline.grpc.client import external_plugin_info  # grpc only when a plugin needs it
+
         if registry is Registry.LOCAL and not os.access(item.spec.path, os.X_OK):
             raise item.error(f"{item.spec.path} is not an executable file", "spec", "path")
         info = external_plugin_info(kind, registry, item.spec.path)
@@ -136,16 +154,23 @@ def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
 
 def check_external_specs(plugins: Plugins) -> None:
     """Validate the nested spec of every external plugin against the JSON schema it serves."""
+    everything = [*plugins.sources.values(), *plugins.destinations.values()]
+    external = [
+        r
+        for r in [*everything, *plugins.transformers.values()]
+        if r.configured.spec.registry in (Registry.LOCAL, Registry.GRPC)
+    ]
+    if not external:
+        return
     import json
 
     import jsonschema
 
+    from syncline.grpc.client import fetch_spec_schema
+
     errors: list[ConfigError] = []
-    everything = [*plugins.sources.values(), *plugins.destinations.values()]
-    for resolved in [*everything, *plugins.transformers.values()]:
+    for resolved in external:
         spec = resolved.configured.spec
-        if spec.registry not in (Registry.LOCAL, Registry.GRPC):
-            continue
         text = fetch_spec_schema(resolved.kind, spec.registry, spec.path, spec.name)
         if not text:
             continue  # the plugin publishes no schema

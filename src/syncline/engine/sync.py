@@ -18,7 +18,7 @@ from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec, Wri
 from syncline.config.reader import Config, backend_destination_name
 from syncline.engine.ledger import CheckpointLedger
 from syncline.engine.locks import lock_state_table
-from syncline.engine.plugins import Plugins, ResolvedPlugin
+from syncline.engine.plugins import Plugins, ResolvedPlugin, start_external
 from syncline.engine.pump import TIMEOUT, Pump
 from syncline.engine.summary import SourceResult
 from syncline.engine.summary_table import SUMMARY, summary_record
@@ -223,6 +223,11 @@ class _SourceRun:
             self._close()
 
     def _open(self) -> None:
+        used = [*self.dests.values(), self.plugins.sources[self.spec.name]]
+        state_dest = backend_destination_name(self.spec) if self.spec.has_backend else None
+        if state_dest is not None:
+            used.append(self.plugins.destinations[state_dest])  # a second instance keeps state
+        self._closers.append(start_external(used))
         for name, resolved in self.dests.items():
             plugin = resolved.create(self.settings.invocation_id)
             self._closers.append(plugin.close)
@@ -252,12 +257,12 @@ class _SourceRun:
             backend = self.spec.backend_options
             target = backend_destination_name(self.spec)
             if target:
-                state_dest = self.plugins.destinations[target]
-                configured = state_dest.configured.spec
+                backend_dest = self.plugins.destinations[target]
+                configured = backend_dest.configured.spec
                 release = lock_state_table(
                     self.source_name,
                     configured.path,
-                    state_dest.spec,
+                    backend_dest.spec,
                     configured.spec,
                     backend.table_name,
                     self.settings.lock_dir,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from syncline.config.models import Registry, WriteMode
 from syncline.grpc.ipc import record_bytes, record_from_bytes, table_bytes, table_from_bytes
+from syncline.grpc.prestart import take
 from syncline.grpc.process import PluginProcess
 from syncline.grpc.state_proxy import StateProxy
 from syncline.grpc.transport import open_channel
@@ -30,9 +31,17 @@ from syncline.plugin.contracts import (
     SyncOptions,
 )
 from syncline.plugin.errors import PluginInitError, SynclineError, WriteError
+from syncline.plugin.specs import parse_duration
 from syncline.schema.table import Table
 
 PROTOCOL = 3
+
+# Rows the engine gathers into one Write stream. The plugin commits by its own batch_size
+# inside a stream (so it writes while more arrives) and the call returns once everything in
+# it is committed, which is when the engine counts those rows durable.
+STREAM_LIMITS = BatchLimits(rows=100_000, bytes=100 * 1024 * 1024)
+# Largest record batch per insert message, well under the protocol's message size limit.
+MESSAGE_BYTES = 16 * 1024 * 1024
 
 
 class ExternalSpec(BaseModel):
@@ -60,7 +69,7 @@ class _External:
         self.process: PluginProcess | None = None
         address = path
         if registry is Registry.LOCAL:
-            self.process = PluginProcess(kind, ctx.name, path)
+            self.process = take(kind, ctx.name, path) or PluginProcess(kind, ctx.name, path)
             self.process.wait_ready()
             address = self.process.address
         try:
@@ -212,7 +221,12 @@ class ExternalDestination(_External):
         self, registry: Registry, path: str, spec: ExternalSpec, ctx: PluginContext
     ) -> None:
         super().__init__("destination", registry, path, spec, ctx)
-        self.limits = BatchLimits()
+        timeout = getattr(spec, "batch_timeout", None)
+        self.limits = BatchLimits(
+            STREAM_LIMITS.rows,
+            STREAM_LIMITS.bytes,
+            parse_duration(timeout) if timeout is not None else STREAM_LIMITS.timeout_s,
+        )
         self._lock = threading.Lock()
 
     def _write(self, requests: list[Any], what: str) -> None:
@@ -245,7 +259,7 @@ class ExternalDestination(_External):
                 plugin_pb2.Write.Request(
                     insert=plugin_pb2.Write.MessageInsert(record=record_bytes(r))
                 )
-                for r in records
+                for r in _larger_batches(records)
             ],
             "insert",
         )
@@ -281,6 +295,26 @@ class ExternalDestination(_External):
                 yield record_from_bytes(resp.record)
         except grpc.RpcError as e:
             raise SynclineError(f"destination {self.name}: read failed: {self._why(e)}") from e
+
+
+def _larger_batches(records: Sequence[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Consecutive records joined into batches of up to MESSAGE_BYTES (fewer, larger messages)."""
+    group: list[pa.RecordBatch] = []
+    size = 0
+    for record in records:
+        if group and size + record.nbytes > MESSAGE_BYTES:
+            yield _joined(group)
+            group, size = [], 0
+        group.append(record)
+        size += record.nbytes
+    if group:
+        yield _joined(group)
+
+
+def _joined(group: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(group) == 1:
+        return group[0]
+    return pa.Table.from_batches(group).combine_chunks().to_batches()[0]
 
 
 def external_plugin_info(kind: PluginKind, registry: Registry, path: str) -> PluginInfo:

@@ -22,10 +22,11 @@ from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
 from syncline.writers.migrate import plan_migrations, plan_statements, shapes
-from syncline.writers.sql import column_list, on_conflict_update, quote_ident
+from syncline.writers.sql import column_list, quote_ident
 from syncline.writers.values import map_columns
 
 _ROW = "__syncline_row"
+_STAGING = "syncline_staging"
 
 
 class DuckDBSpec(BatchSpec):
@@ -148,39 +149,24 @@ class DuckDBDestination:
         if not records:
             return
         data = pa.Table.from_batches(records)
-        cols = column_list(data.column_names)
         keys = table.primary_keys
-        name = quote_ident(table.name)
+        last_wins = bool(keys) and _has_duplicate_keys(data, keys)
+        statements = _write_statements(table.name, data.column_names, keys, last_wins)
+        if last_wins:
+            data = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
         db = self._db()
         with self._lock:
+            db.register(_STAGING, data)
             db.execute("BEGIN TRANSACTION")
             try:
-                if keys and _has_duplicate_keys(data, keys):
-                    # Last row wins among duplicate keys: DuckDB refuses to upsert a row twice
-                    # in one statement.
-                    staged = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
-                    db.register("syncline_staging", staged)
-                    db.execute(
-                        f"INSERT INTO {name} ({cols}) SELECT {cols} FROM syncline_staging "
-                        f"QUALIFY row_number() OVER (PARTITION BY {column_list(keys)} "
-                        f"ORDER BY {quote_ident(_ROW)} DESC) = 1 "
-                        + on_conflict_update(data.column_names, keys)
-                    )
-                elif keys:
-                    db.register("syncline_staging", data)
-                    db.execute(
-                        f"INSERT INTO {name} ({cols}) SELECT {cols} FROM syncline_staging "
-                        + on_conflict_update(data.column_names, keys)
-                    )
-                else:
-                    db.register("syncline_staging", data)
-                    db.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM syncline_staging")
+                for sql in statements:
+                    db.execute(sql)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             finally:
-                db.unregister("syncline_staging")
+                db.unregister(_STAGING)
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
         when = to_duckdb(pa.array([sync_time], pa.timestamp("us", tz="UTC")))[0].as_py()
@@ -217,6 +203,31 @@ class DuckDBDestination:
         schema = to_arrow_schema(table)
         arrays = [from_duckdb(data.column(i), f.type) for i, f in enumerate(schema)]
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _write_statements(name: str, columns: list[str], keys: list[str], last_wins: bool) -> list[str]:
+    """SQL that writes the staged batch; with keys, an upsert where the last row wins.
+
+    The upsert deletes the batch's keys and inserts the batch: DuckDB's ``ON CONFLICT DO
+    UPDATE`` probes the primary-key index row by row and is many times slower once the keys
+    exist, while a hash join on the keys deletes them in bulk.
+    """
+    cols = column_list(columns)
+    target = quote_ident(name)
+    if not keys:
+        return [f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {_STAGING}"]
+    match = " AND ".join(f"{target}.{quote_ident(k)} = {_STAGING}.{quote_ident(k)}" for k in keys)
+    rows = f"SELECT {cols} FROM {_STAGING}"
+    if last_wins:
+        # Several rows of one key in the batch (numbered by _ROW): keep the last.
+        rows += (
+            f" QUALIFY row_number() OVER (PARTITION BY {column_list(keys)} "
+            f"ORDER BY {quote_ident(_ROW)} DESC) = 1"
+        )
+    return [
+        f"DELETE FROM {target} USING {_STAGING} WHERE {match}",
+        f"INSERT INTO {target} ({cols}) {rows}",
+    ]
 
 
 def _has_duplicate_keys(data: pa.Table, keys: list[str]) -> bool:
