@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import signal
 import sys
@@ -12,15 +13,23 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from syncline.api.inputs import config_texts
 from syncline.cli.docs import write_docs
 from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
+from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.config.models import SourceSpec
 from syncline.config.reader import Config, read_config
 from syncline.engine.migrate import run_migrate
-from syncline.engine.plugins import Plugins, check_external_specs, resolve_plugins
+from syncline.engine.plugins import (
+    Plugins,
+    ResolvedPlugin,
+    check_external_specs,
+    check_selection,
+    resolve_plugins,
+)
 from syncline.engine.summary import SourceResult, append_summaries, write_tables_metrics
 from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
 from syncline.executors import ShardedRun, combine, run_sharded
@@ -29,6 +38,7 @@ from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import flatten
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
+log = logging.getLogger("syncline.cli")
 
 
 def dispatch(
@@ -48,6 +58,7 @@ def dispatch(
         return tables(args, config, plugins)
     if args.command == "validate-config":
         check_external_specs(plugins)
+        _check_selections(plugins)
         print("Config is valid.")
         return 0
     if args.command == "test-connection":
@@ -169,13 +180,23 @@ def _print_summary(results: list[SourceResult], counter: Counter, started: float
     elapsed = int(time.monotonic() - started)
     figures = f"Resources: {rows}, Errors: {errors}, Warnings: {counter.warnings}, Time: {elapsed}s"
     if interrupted:
-        print(f"Sync interrupted. {figures}")
+        outcome = "Sync interrupted."
     elif failed:
-        print(f"Sync failed. {figures}")
+        outcome = "Sync failed."
     elif errors:
-        print(f"Sync completed with errors, see logs for details. {figures}")
+        outcome = "Sync completed with errors, see logs for details."
     else:
-        print(f"Sync completed successfully. {figures}")
+        outcome = "Sync completed successfully."
+    print(f"{outcome} {figures}")
+    log.info(
+        outcome,
+        extra={
+            "resources": rows,
+            "errors": errors,
+            "warnings": counter.warnings,
+            "duration_s": elapsed,
+        },
+    )
 
 
 def tables(args: argparse.Namespace, config: Config, plugins: Plugins) -> int:
@@ -198,6 +219,41 @@ def tables(args: argparse.Namespace, config: Config, plugins: Plugins) -> int:
     return 0
 
 
+def _check_selections(plugins: Plugins) -> None:
+    """Each source's tables / skip_tables against the tables it has, as sync checks them.
+
+    A source that lists its tables only once connected (e.g. a database) is checked by
+    test-connection and at the start of sync instead.
+    """
+    errors: list[ConfigError] = []
+    for resolved in plugins.sources.values():
+        try:
+            source = resolved.create(no_connection=True)
+        except SynclineError as e:
+            print(f"Note: tables of source {resolved.name} not checked: {e}")
+            continue
+        try:
+            check_selection(resolved, source.tables())
+        except ConfigError as e:
+            errors.append(e)
+        except SynclineError as e:
+            print(f"Note: tables of source {resolved.name} not checked: {e}")
+        finally:
+            source.close()
+    if errors:
+        raise ConfigErrors(errors)
+
+
+def _test_one(resolved: ResolvedPlugin) -> None:
+    plugin: Any = resolved.create()
+    try:
+        plugin.test_connection()
+        if resolved.kind == "source":
+            check_selection(resolved, plugin.tables())
+    finally:
+        plugin.close()
+
+
 def test_connection(config: Config, plugins: Plugins, console: Console) -> int:
     grid = RichTable(title="Test Connection Results")
     for col in ("kind", "name", "path", "result"):
@@ -206,16 +262,13 @@ def test_connection(config: Config, plugins: Plugins, console: Console) -> int:
     for kind, items in (("source", plugins.sources), ("destination", plugins.destinations)):
         for name, resolved in items.items():
             try:
-                plugin: Any = resolved.create()
-                try:
-                    plugin.test_connection()
-                finally:
-                    plugin.close()
+                _test_one(resolved)
                 outcome = "Success"
             except Exception as e:
                 failed += 1
                 outcome = f"Failure: {e}"
-            grid.add_row(kind, name, resolved.configured.spec.path, outcome)
+            # Text, not markup: messages such as "[libpq] ..." are shown as they are.
+            grid.add_row(kind, Text(name), Text(resolved.configured.spec.path), Text(outcome))
     console.print(grid)
     if failed:
         raise SynclineError("at least one test connection failed")

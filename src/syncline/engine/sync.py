@@ -15,11 +15,13 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from syncline.config.errors import ConfigError
 from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec, WriteMode
 from syncline.config.reader import Config, backend_destination_name
+from syncline.engine import events
 from syncline.engine.ledger import CheckpointLedger
 from syncline.engine.locks import SyncLock
-from syncline.engine.plugins import Plugins, ResolvedPlugin
+from syncline.engine.plugins import Plugins, ResolvedPlugin, check_selection
 from syncline.engine.pump import TIMEOUT, Pump
 from syncline.engine.summary import SourceResult
 from syncline.engine.summary_table import SUMMARY, summary_record
@@ -131,6 +133,7 @@ def run_sync(
             result.failed = f"{type(e).__name__}: {e}"
             raise SyncFailed(f"source {src.spec.name}: {result.failed}", results) from e
         finally:
+            events.tables_finished(result)
             progress.source_finished(result)
     return results
 
@@ -224,6 +227,16 @@ class _SourceRun:
             self._close()
 
     def _open(self) -> None:
+        # The source first: a selection it cannot serve fails before any destination file or
+        # state table is created.
+        resolved_source = self.plugins.sources[self.spec.name]
+        source = resolved_source.create(self.settings.invocation_id)
+        self._closers.append(source.close)
+        self.source = source
+        try:
+            check_selection(resolved_source, source.tables())
+        except ConfigError as e:
+            raise SynclineError(str(e)) from None
         for name, resolved in self.dests.items():
             plugin = resolved.create(self.settings.invocation_id)
             self._closers.append(plugin.close)
@@ -264,9 +277,6 @@ class _SourceRun:
         if self.state is not None:
             self._closers.append(self.state.close)
         crashpoints.crash("after_state_read")
-        source = self.plugins.sources[self.spec.name].create(self.settings.invocation_id)
-        self._closers.append(source.close)
-        self.source = source
         if getattr(source, "wants_state_service", False) and self.state is not None:
             self._serve_state(source)
 
@@ -316,7 +326,12 @@ class _SourceRun:
         )
         state: StateReader = self.state if self.state is not None else NoState()
         dest_list = ", ".join(self.dests)
-        log.info("Starting sync for: %s -> [%s]", self.spec.name, dest_list)
+        log.info(
+            "Starting sync for: %s -> [%s]",
+            self.spec.name,
+            dest_list,
+            extra={"source": self.spec.name, "destinations": list(self.dests)},
+        )
         self.progress.source_started(self.spec.name, list(self.dests))
         pump = Pump(iter(self.source.sync(options, state)))
         try:
@@ -350,9 +365,7 @@ class _SourceRun:
         with self._held_lock:
             held, self.held_state = self.held_state, {}
         if held and self.state is not None:
-            self.state.commit(held)  # every row of this sync is durable by now
-            self.result.checkpoints_committed += 1
-            self.result.cursors.update(held)
+            self._commit_state(held)  # every row of this sync is durable by now
         self._delete_stale()
         self._send_summaries()
 
@@ -441,10 +454,15 @@ class _SourceRun:
         if self.state is None:
             return  # no backend: cursors are not kept
         crashpoints.crash("after_flush_before_state")
-        self.state.commit(ready)
+        self._commit_state(ready)
+
+    def _commit_state(self, values: dict[str, str]) -> None:
+        assert self.state is not None
+        old = {k: self.state.get(k) for k in values}
+        self.state.commit(values)
         self.result.checkpoints_committed += 1
-        self.result.cursors.update(ready)
-        log.debug("committed checkpoints %s", ready)
+        self.result.cursors.update(values)
+        events.cursors_committed(self.spec.name, self.tables, old, dict(values))
 
     def _delete_stale(self) -> None:
         for name, w in self.writers.items():
@@ -460,7 +478,9 @@ class _SourceRun:
                         tname,
                     )
                     continue
-                w.delete_stale(self.out[(name, tname)][0], self.source_name, self.sync_time)
+                out = self.out[(name, tname)][0]
+                deleted = w.delete_stale(out, self.source_name, self.sync_time)
+                events.stale_deleted(self.source_name, name, tname, deleted)
 
     def _had_errors(self, name: str | None) -> bool:
         """The table or an ancestor failed: rows it did not re-fetch are not stale."""
