@@ -266,7 +266,7 @@ def test_connection(config: Config, plugins: Plugins, console: Console) -> int:
                 outcome = "Success"
             except Exception as e:
                 failed += 1
-                outcome = f"Failure: {e}"
+                outcome = f"Failure: {str(e).strip()}"
             # Text, not markup: messages such as "[libpq] ..." are shown as they are.
             grid.add_row(kind, Text(name), Text(resolved.configured.spec.path), Text(outcome))
     console.print(grid)
