@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import config, plugin_exe, source_doc, sqlite_doc
 
 from syncline.cli.main import main
-from tests.conftest import config, plugin_exe, source_doc, sqlite_doc
 
 
 def sync_logged(workdir: Path, cfg: str, *flags: str, log: str = "sync.log") -> int:

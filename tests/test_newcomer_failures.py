@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import config, source_doc, sqlite_doc
+from conftest import config, source_doc, sqlite_doc
 
 
 def syncline(args: list[str], cwd: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
