@@ -140,8 +140,13 @@ def test_debug_log_shows_each_batch_flushed(write, workdir):
 
 def test_debug_log_shows_grpc_calls_to_an_external_plugin(write, workdir):
     exe = plugin_exe("syncline-plugin-test")
+    backend = """\
+backend_options:
+  table_name: syncline_state
+  connection: "@@plugins.sqlite.connection"
+"""
     doc = (
-        source_doc(tables='["test_some_table"]', spec="num_rows: 3")
+        source_doc(tables='["test_incremental_table"]', extra=backend, spec="num_events: 3")
         .replace("path: cloudquery/test", f"path: {exe}")
         .replace("registry: cloudquery", "registry: local")
     )
@@ -152,7 +157,10 @@ def test_debug_log_shows_grpc_calls_to_an_external_plugin(write, workdir):
     for method in ("GetVersions", "Init", "GetTables", "Sync", "Close"):
         assert method in calls, calls
     (sync_call,) = [e for e in events(lines, "grpc call") if e["method"] == "Sync"]
-    assert sync_call["tables"] == ["test_some_table"]
+    assert sync_call["tables"] == ["test_incremental_table"]
+    # The plugin reads its cursors from the state backend the engine serves it.
+    served = {e["method"] for e in events(lines, "grpc call served")}
+    assert "/cloudquery.plugin.v3.Plugin/Read" in served, served
     (started,) = [e for e in events(lines, "plugin started") if e["kind"] == "source"]
     assert (started["registry"], started["implementation"]) == ("local", f"executable {exe}")
 
