@@ -231,10 +231,11 @@ backend_options:
     no_traceback(p)
     assert (p.returncode, p.stderr.strip()) == (1, f"Error: {error}")
 
-    p = syncline(["sync", "a.yml", "--no-log-file"], tmp_path)
-    no_traceback(p)
-    assert p.returncode == 1
-    assert f"Error: {error}" in p.stderr
+    for command in ("migrate", "sync"):
+        p = syncline([command, "a.yml", "--no-log-file"], tmp_path)
+        no_traceback(p)
+        assert p.returncode == 1, command
+        assert f"Error: {error}" in p.stderr, command
     # Refused before any destination file or state table was created.
     assert not (tmp_path / "db.sqlite").exists()
 
