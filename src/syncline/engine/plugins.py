@@ -87,6 +87,34 @@ def check_selection(source: ResolvedPlugin, tables: list[Table]) -> None:
         raise source.configured.error(str(e), *at) from None
 
 
+def check_selections(plugins: Plugins) -> list[tuple[str, str]]:
+    """``check_selection`` for every source whose tables are known without connecting.
+
+    Raises ConfigErrors for every source whose selection fails. Returns (source, reason) for
+    each source that lists its tables only once connected (e.g. a database): test-connection
+    and the start of a sync check those.
+    """
+    errors: list[ConfigError] = []
+    unchecked: list[tuple[str, str]] = []
+    for resolved in plugins.sources.values():
+        try:
+            source = resolved.create(no_connection=True)
+        except SynclineError as e:
+            unchecked.append((resolved.name, str(e)))
+            continue
+        try:
+            check_selection(resolved, source.tables())
+        except ConfigError as e:
+            errors.append(e)
+        except SynclineError as e:
+            unchecked.append((resolved.name, str(e)))
+        finally:
+            source.close()
+    if errors:
+        raise ConfigErrors(errors)
+    return unchecked
+
+
 @dataclass(frozen=True)
 class Plugins:
     sources: dict[str, ResolvedPlugin]
