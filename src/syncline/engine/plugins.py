@@ -87,6 +87,21 @@ def check_selection(source: ResolvedPlugin, tables: list[Table]) -> None:
         raise source.configured.error(str(e), *at) from None
 
 
+def start_source(resolved: ResolvedPlugin, invocation_id: str = "") -> Any:
+    """Create a source and check its table selection against the tables it has (a bad one
+    raises SynclineError naming file, document and key), so nothing else starts for it."""
+    source = resolved.create(invocation_id)
+    try:
+        check_selection(resolved, source.tables())
+    except ConfigError as e:
+        source.close()
+        raise SynclineError(str(e)) from None
+    except BaseException:
+        source.close()
+        raise
+    return source
+
+
 def check_selections(plugins: Plugins) -> list[tuple[str, str]]:
     """``check_selection`` for every source whose tables are known without connecting.
 

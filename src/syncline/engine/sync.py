@@ -15,13 +15,12 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from syncline.config.errors import ConfigError
 from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec, WriteMode
 from syncline.config.reader import Config, backend_destination_name
 from syncline.engine import events
 from syncline.engine.ledger import CheckpointLedger
 from syncline.engine.locks import SyncLock
-from syncline.engine.plugins import Plugins, ResolvedPlugin, check_selection
+from syncline.engine.plugins import Plugins, ResolvedPlugin, start_source
 from syncline.engine.pump import TIMEOUT, Pump
 from syncline.engine.summary import SourceResult
 from syncline.engine.summary_table import SUMMARY, summary_record
@@ -229,14 +228,9 @@ class _SourceRun:
     def _open(self) -> None:
         # The source first: a selection it cannot serve fails before any destination file or
         # state table is created.
-        resolved_source = self.plugins.sources[self.spec.name]
-        source = resolved_source.create(self.settings.invocation_id)
+        source = start_source(self.plugins.sources[self.spec.name], self.settings.invocation_id)
         self._closers.append(source.close)
         self.source = source
-        try:
-            check_selection(resolved_source, source.tables())
-        except ConfigError as e:
-            raise SynclineError(str(e)) from None
         for name, resolved in self.dests.items():
             plugin = resolved.create(self.settings.invocation_id)
             self._closers.append(plugin.close)
