@@ -27,7 +27,7 @@ from syncline.api.results import (
 from syncline.config.reader import read_config
 from syncline.config.selection import select_sources
 from syncline.engine.migrate import run_migrate
-from syncline.engine.plugins import check_external_specs, resolve_plugins
+from syncline.engine.plugins import check_external_specs, check_selections, resolve_plugins
 from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
 from syncline.executors import ExecutorName, ShardedRun, combine, run_sharded
 from syncline.plugin.errors import SynclineError
@@ -114,7 +114,9 @@ def _sync_sharded(run: ShardedRun, progress: Progress) -> SyncResult:
 
 def validate(config: ConfigInput) -> None:
     """Check a config as ``syncline validate-config`` does; raises ``ConfigErrors``."""
-    check_external_specs(resolve_plugins(load_config(config)))
+    plugins = resolve_plugins(load_config(config))
+    check_external_specs(plugins)
+    check_selections(plugins)
 
 
 def migrate(config: ConfigInput, *, invocation_id: str | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import signal
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from syncline.api.inputs import config_texts
 from syncline.cli.docs import write_docs
@@ -23,7 +25,10 @@ from syncline.config.secrets import redact
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import (
     Plugins,
+    ResolvedPlugin,
     check_external_specs,
+    check_selection,
+    check_selections,
     check_table_selections,
     resolve_plugins,
 )
@@ -35,6 +40,7 @@ from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import flatten
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
+log = logging.getLogger("syncline.cli")
 
 
 def dispatch(
@@ -55,6 +61,8 @@ def dispatch(
         return tables(args, config, plugins)
     if args.command == "validate-config":
         check_external_specs(plugins)
+        for source, reason in check_selections(plugins):
+            print(f"Note: tables of source {source} not checked: {reason}")
         print("Config is valid.")
         return 0
     if args.command == "test-connection":
@@ -176,13 +184,23 @@ def _print_summary(results: list[SourceResult], counter: Counter, started: float
     elapsed = int(time.monotonic() - started)
     figures = f"Resources: {rows}, Errors: {errors}, Warnings: {counter.warnings}, Time: {elapsed}s"
     if interrupted:
-        print(f"Sync interrupted. {figures}")
+        outcome = "Sync interrupted."
     elif failed:
-        print(f"Sync failed. {figures}")
+        outcome = "Sync failed."
     elif errors:
-        print(f"Sync completed with errors, see logs for details. {figures}")
+        outcome = "Sync completed with errors, see logs for details."
     else:
-        print(f"Sync completed successfully. {figures}")
+        outcome = "Sync completed successfully."
+    print(f"{outcome} {figures}")
+    log.info(
+        outcome,
+        extra={
+            "resources": rows,
+            "errors": errors,
+            "warnings": counter.warnings,
+            "duration_s": elapsed,
+        },
+    )
 
 
 def tables(args: argparse.Namespace, config: Config, plugins: Plugins) -> int:
@@ -205,6 +223,16 @@ def tables(args: argparse.Namespace, config: Config, plugins: Plugins) -> int:
     return 0
 
 
+def _test_one(resolved: ResolvedPlugin) -> None:
+    plugin: Any = resolved.create()
+    try:
+        plugin.test_connection()
+        if resolved.kind == "source":
+            check_selection(resolved, plugin.tables())
+    finally:
+        plugin.close()
+
+
 def test_connection(config: Config, plugins: Plugins, console: Console) -> int:
     grid = RichTable(title="Test Connection Results")
     for col in ("kind", "name", "path", "result"):
@@ -213,16 +241,13 @@ def test_connection(config: Config, plugins: Plugins, console: Console) -> int:
     for kind, items in (("source", plugins.sources), ("destination", plugins.destinations)):
         for name, resolved in items.items():
             try:
-                plugin: Any = resolved.create()
-                try:
-                    plugin.test_connection()
-                finally:
-                    plugin.close()
+                _test_one(resolved)
                 outcome = "Success"
             except Exception as e:
                 failed += 1
-                outcome = f"Failure: {redact(str(e))}"
-            grid.add_row(kind, name, resolved.configured.spec.path, outcome)
+                outcome = f"Failure: {redact(str(e).strip())}"
+            # Text, not markup: messages such as "[libpq] ..." are shown as they are.
+            grid.add_row(kind, Text(name), Text(resolved.configured.spec.path), Text(outcome))
     console.print(grid)
     if failed:
         raise SynclineError("at least one test connection failed")

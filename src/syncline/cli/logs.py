@@ -1,4 +1,8 @@
-"""Log setup: a log file like CloudQuery's (text or JSON lines) and warnings on stderr."""
+"""Log setup: a log file like CloudQuery's (text or JSON lines) and warnings on stderr.
+
+Log calls pass what they are about as fields (``extra={"table": ..., "rows": ...}``): the JSON
+form carries them as keys next to ``message``, the text form as ``key=value`` after it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,35 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
+
+# Attributes every LogRecord has; anything else on a record is a field passed with ``extra``.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# Fields that steer handlers, not facts about the event.
+_CONTROL = frozenset({"console"})
+
+
+def fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields passed with a log call, in the order given."""
+    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in _CONTROL}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly form of a field value."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def _text_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value if value and " " not in value and '"' not in value else json.dumps(value)
+    return json.dumps(_plain(value))
+
 
 # CloudQuery (zerolog) level names; its CLI counts "warn" and "error" lines of a plugin.
 _LEVEL_NAMES = {"WARNING": "warn", "CRITICAL": "error"}
@@ -22,7 +55,7 @@ class JsonFormatter(logging.Formatter):
         self.invocation_id = invocation_id
 
     def format(self, record: logging.LogRecord) -> str:
-        data = {
+        data: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
             "level": _LEVEL_NAMES.get(record.levelname, record.levelname.lower()),
             "module": record.name,
@@ -30,6 +63,8 @@ class JsonFormatter(logging.Formatter):
         }
         if self.invocation_id:  # a served plugin may have none
             data["invocation_id"] = self.invocation_id
+        for key, value in fields(record).items():
+            data.setdefault(key, _plain(value))
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
         return json.dumps(data)
@@ -42,13 +77,22 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        extra = "".join(f" {k}={_text_value(v)}" for k, v in fields(record).items())
         text = (
-            f"{when} {record.levelname.upper():<5} {record.getMessage()} "
+            f"{when} {record.levelname.upper():<5} {record.getMessage()}{extra} "
             f"module={record.name} invocation_id={self.invocation_id}"
         )
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text
+
+
+class ConsoleFormatter(logging.Formatter):
+    """``WARNING: message key=value`` for the warnings and errors shown on stderr."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extra = "".join(f" {k}={_text_value(v)}" for k, v in fields(record).items())
+        return f"{record.levelname}: {record.getMessage()}{extra}"
 
 
 class Counter(logging.Handler):
@@ -66,6 +110,19 @@ class Counter(logging.Handler):
             self.warnings += 1
 
 
+def _open_log_file(file_name: str, overwrite: bool) -> logging.Handler | None:
+    """The log file's handler; None (after a one-line warning) if it cannot be written."""
+    try:
+        return logging.FileHandler(file_name, mode="w" if overwrite else "a", encoding="utf-8")
+    except OSError as e:
+        reason = e.strerror or str(e)
+        print(
+            f"Warning: cannot write log file {file_name}: {reason}; logging to the console only",
+            file=sys.stderr,
+        )
+        return None
+
+
 def setup_logging(
     *,
     level: str,
@@ -75,6 +132,11 @@ def setup_logging(
     invocation_id: str,
     console: bool = False,
 ) -> Counter:
+    """Log to ``file_name`` at ``level``; warnings and errors also go to stderr.
+
+    A log file that cannot be opened (missing folder, no permission) is not fatal: the whole
+    log goes to stderr instead, so nothing is lost.
+    """
     root = logging.getLogger("syncline")
     root.handlers.clear()
     root.setLevel(getattr(logging, level.upper()))
@@ -82,16 +144,18 @@ def setup_logging(
     formatter: logging.Formatter = (
         JsonFormatter(invocation_id) if fmt == "json" else TextFormatter(invocation_id)
     )
-    if file_name:
-        fh = logging.FileHandler(file_name, mode="w" if overwrite else "a", encoding="utf-8")
-        fh.setFormatter(formatter)
-        root.addHandler(fh)
+    file_handler = _open_log_file(file_name, overwrite) if file_name else None
+    if file_handler is not None:
+        file_handler.setFormatter(formatter)
+        root.addHandler(file_handler)
     stderr = logging.StreamHandler(sys.stderr)
-    if console:  # --log-console: every record at the chosen level, in the chosen format
+    if console or (file_name and file_handler is None):
+        # --log-console, or the stand-in for a log file that cannot be written: every record
+        # at the chosen level, in the chosen format
         stderr.setFormatter(formatter)
     else:
         stderr.setLevel(logging.WARNING)
-        stderr.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        stderr.setFormatter(ConsoleFormatter())
         stderr.addFilter(lambda r: getattr(r, "console", True))
     root.addHandler(stderr)
     counter = Counter()

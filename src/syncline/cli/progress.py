@@ -94,18 +94,18 @@ class LogProgress:
         now = time.monotonic()
         if now - self.last >= self.interval:
             self.last = now
-            line = (
-                f"progress source={self.source} rows={self.counts.rows} "
-                f"rows_per_s={self.counts.rate():.0f} errors={self.counts.errors}"
-            )
-            log.info(line)
-            print(line, file=self.stream, flush=True)
+            figures = {
+                "source": self.source,
+                "rows": self.counts.rows,
+                "rows_per_s": round(self.counts.rate()),
+                "errors": self.counts.errors,
+            }
+            log.info("progress", extra=figures)
+            text = " ".join(f"{k}={v}" for k, v in figures.items())
+            print(f"progress {text}", file=self.stream, flush=True)
 
     def table_error(self, table: str, message: str) -> None:
         self.counts.errors += 1
 
     def source_finished(self, result: SourceResult) -> None:
-        for name, stats in sorted(result.tables.items()):
-            log.info(
-                "table sync finished table=%s rows=%d errors=%d", name, stats.rows, stats.errors
-            )
+        """Rows per table are in the log already (the engine logs each table's end)."""

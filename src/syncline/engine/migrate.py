@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from syncline.config.models import DestinationSpec, MigrateMode
 from syncline.config.reader import Config
-from syncline.engine.plugins import Plugins
+from syncline.engine.plugins import Plugins, check_selection
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
 from syncline.schema.selection import select_tables
 from syncline.schema.table import flatten
@@ -19,10 +19,10 @@ def run_migrate(config: Config, plugins: Plugins, invocation_id: str = "") -> No
         spec = src.spec
         source = plugins.sources[spec.name].create(invocation_id, no_connection=True)
         try:
+            tables = source.tables()
+            check_selection(plugins.sources[spec.name], tables)
             selected = flatten(
-                select_tables(
-                    source.tables(), spec.tables, spec.skip_tables, spec.skip_dependent_tables
-                )
+                select_tables(tables, spec.tables, spec.skip_tables, spec.skip_dependent_tables)
             )
         finally:
             source.close()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from syncline import __version__
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.config.models import Registry
 from syncline.config.reader import Config, Configured, validation_error
@@ -17,6 +20,12 @@ from syncline.plugin.contracts import PluginContext, PluginInfo, PluginKind
 from syncline.plugin.errors import PluginInitError, PluginNotFoundError, SynclineError
 from syncline.plugin.registry import find_plugin
 from syncline.schema.selection import SelectionError, select_tables
+from syncline.schema.table import Table
+
+log = logging.getLogger("syncline.engine")
+
+# What ``registry: grpc`` dials: host:port (a name, IPv4 or [IPv6]) or a unix socket.
+_GRPC_ADDRESS = re.compile(r"^(unix:.+|(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5})$")
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,6 @@ class ResolvedPlugin:
         return str(self.configured.spec.name)
 
     def create(self, invocation_id: str = "", *, no_connection: bool = False) -> Any:
-        import logging
-
         ctx = PluginContext(
             name=self.name,
             invocation_id=invocation_id,
@@ -40,11 +47,88 @@ class ResolvedPlugin:
             no_connection=no_connection,
         )
         try:
-            return self.info.factory(self.spec, ctx)
+            plugin = self.info.factory(self.spec, ctx)
         except SynclineError:
             raise
         except Exception as e:
             raise PluginInitError(f"failed to init {self.kind} {self.name}: {e}") from e
+        spec = self.configured.spec
+        log.info(
+            "plugin started",
+            extra={
+                "kind": self.kind,
+                "plugin": self.name,
+                "path": spec.path,
+                "registry": spec.registry.value,
+                "version": spec.version,
+                "implementation": _implementation(self),
+            },
+        )
+        return plugin
+
+
+def _implementation(resolved: ResolvedPlugin) -> str:
+    """What runs the plugin: syncline itself, or the executable or address given."""
+    spec = resolved.configured.spec
+    if spec.registry is Registry.LOCAL:
+        return f"executable {spec.path}"
+    if spec.registry is Registry.GRPC:
+        return f"gRPC server at {spec.path}"
+    return f"built in, syncline {__version__}"
+
+
+def check_selection(source: ResolvedPlugin, tables: list[Table]) -> None:
+    """Raise a ConfigError naming the file, document and key when the source's ``tables`` /
+    ``skip_tables`` select nothing, or hold a pattern that matches no table."""
+    spec = source.configured.spec
+    try:
+        select_tables(tables, spec.tables, spec.skip_tables, spec.skip_dependent_tables)
+    except SelectionError as e:
+        at: tuple[str | int, ...] = ("spec", e.key) + (() if e.index is None else (e.index,))
+        raise source.configured.error(str(e), *at) from None
+
+
+def start_source(resolved: ResolvedPlugin, invocation_id: str = "") -> Any:
+    """Create a source and check its table selection against the tables it has (a bad one
+    raises SynclineError naming file, document and key), so nothing else starts for it."""
+    source = resolved.create(invocation_id)
+    try:
+        check_selection(resolved, source.tables())
+    except ConfigError as e:
+        source.close()
+        raise SynclineError(str(e)) from None
+    except BaseException:
+        source.close()
+        raise
+    return source
+
+
+def check_selections(plugins: Plugins) -> list[tuple[str, str]]:
+    """``check_selection`` for every source whose tables are known without connecting.
+
+    Raises ConfigErrors for every source whose selection fails. Returns (source, reason) for
+    each source that lists its tables only once connected (e.g. a database): test-connection
+    and the start of a sync check those.
+    """
+    errors: list[ConfigError] = []
+    unchecked: list[tuple[str, str]] = []
+    for resolved in plugins.sources.values():
+        try:
+            source = resolved.create(no_connection=True)
+        except SynclineError as e:
+            unchecked.append((resolved.name, str(e)))
+            continue
+        try:
+            check_selection(resolved, source.tables())
+        except ConfigError as e:
+            errors.append(e)
+        except SynclineError as e:
+            unchecked.append((resolved.name, str(e)))
+        finally:
+            source.close()
+    if errors:
+        raise ConfigErrors(errors)
+    return unchecked
 
 
 @dataclass(frozen=True)
@@ -130,6 +214,13 @@ def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
 
         if registry is Registry.LOCAL and not os.access(item.spec.path, os.X_OK):
             raise item.error(f"{item.spec.path} is not an executable file", "spec", "path")
+        if registry is Registry.GRPC and not _GRPC_ADDRESS.match(item.spec.path):
+            raise item.error(
+                f"{item.spec.path!r} is not an address to dial: registry grpc needs host:port "
+                "(e.g. localhost:7777)",
+                "spec",
+                "path",
+            )
         info = external_plugin_info(kind, registry, item.spec.path)
         return ResolvedPlugin(kind, item, info, info.spec_model.model_validate(item.spec.spec))
     try:

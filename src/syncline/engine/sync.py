@@ -16,9 +16,10 @@ import pyarrow as pa
 
 from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec, WriteMode
 from syncline.config.reader import Config, backend_destination_name
+from syncline.engine import events
 from syncline.engine.ledger import CheckpointLedger
 from syncline.engine.locks import lock_state_table
-from syncline.engine.plugins import Plugins, ResolvedPlugin, start_external
+from syncline.engine.plugins import Plugins, ResolvedPlugin, start_external, start_source
 from syncline.engine.pump import TIMEOUT, Pump
 from syncline.engine.summary import SourceResult
 from syncline.engine.summary_table import SUMMARY, summary_record
@@ -130,6 +131,7 @@ def run_sync(
             result.failed = f"{type(e).__name__}: {e}"
             raise SyncFailed(f"source {src.spec.name}: {result.failed}", results) from e
         finally:
+            events.tables_finished(result)
             progress.source_finished(result)
     return results
 
@@ -228,6 +230,11 @@ class _SourceRun:
         if state_dest is not None:
             used.append(self.plugins.destinations[state_dest])  # a second instance keeps state
         self._closers.append(start_external(used))
+        # The source first: a selection it cannot serve fails before any destination file or
+        # state table is created.
+        source = start_source(self.plugins.sources[self.spec.name], self.settings.invocation_id)
+        self._closers.append(source.close)
+        self.source = source
         for name, resolved in self.dests.items():
             plugin = resolved.create(self.settings.invocation_id)
             self._closers.append(plugin.close)
@@ -281,9 +288,6 @@ class _SourceRun:
         if self.state is not None:
             self._closers.append(self.state.close)
         crashpoints.crash("after_state_read")
-        source = self.plugins.sources[self.spec.name].create(self.settings.invocation_id)
-        self._closers.append(source.close)
-        self.source = source
         if getattr(source, "wants_state_service", False) and self.state is not None:
             self._serve_state(source)
 
@@ -333,7 +337,12 @@ class _SourceRun:
         )
         state: StateReader = self.state if self.state is not None else NoState()
         dest_list = ", ".join(self.dests)
-        log.info("Starting sync for: %s -> [%s]", self.spec.name, dest_list)
+        log.info(
+            "Starting sync for: %s -> [%s]",
+            self.spec.name,
+            dest_list,
+            extra={"source": self.spec.name, "destinations": list(self.dests)},
+        )
         self.progress.source_started(self.spec.name, list(self.dests))
         pump = Pump(iter(self.source.sync(options, state)))
         try:
@@ -367,9 +376,7 @@ class _SourceRun:
         with self._held_lock:
             held, self.held_state = self.held_state, {}
         if held and self.state is not None:
-            self.state.commit(held)  # every row of this sync is durable by now
-            self.result.checkpoints_committed += 1
-            self.result.cursors.update(held)
+            self._commit_state(held)  # every row of this sync is durable by now
         self._delete_stale()
         self._send_summaries()
 
@@ -458,10 +465,15 @@ class _SourceRun:
         if self.state is None:
             return  # no backend: cursors are not kept
         crashpoints.crash("after_flush_before_state")
-        self.state.commit(ready)
+        self._commit_state(ready)
+
+    def _commit_state(self, values: dict[str, str]) -> None:
+        assert self.state is not None
+        old = {k: self.state.get(k) for k in values}
+        self.state.commit(values)
         self.result.checkpoints_committed += 1
-        self.result.cursors.update(ready)
-        log.debug("committed checkpoints %s", ready)
+        self.result.cursors.update(values)
+        events.cursors_committed(self.spec.name, self.tables, old, dict(values))
 
     def _delete_stale(self) -> None:
         for name, w in self.writers.items():
@@ -477,7 +489,9 @@ class _SourceRun:
                         tname,
                     )
                     continue
-                w.delete_stale(self.out[(name, tname)][0], self.source_name, self.sync_time)
+                out = self.out[(name, tname)][0]
+                deleted = w.delete_stale(out, self.source_name, self.sync_time)
+                events.stale_deleted(self.source_name, name, tname, deleted)
 
     def _had_errors(self, name: str | None) -> bool:
         """The table or an ancestor failed: rows it did not re-fetch are not stale."""

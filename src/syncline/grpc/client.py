@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,6 +36,39 @@ from syncline.plugin.specs import parse_duration
 from syncline.schema.table import Table
 
 PROTOCOL = 3
+# A plugin that is serving answers discovery at once; an address that refuses connections
+# fails well before this (UNAVAILABLE), one that never answers fails at it.
+DISCOVERY_TIMEOUT_S = 30.0
+
+log = logging.getLogger("syncline.grpc")
+
+
+def _call(plugin: str, method: str, **fields: object) -> None:
+    """Debug line for each call to an external plugin (never with its spec)."""
+    log.debug("grpc call", extra={"plugin": plugin, "method": method, **fields})
+
+
+def _protocol_versions(channel: grpc.Channel, kind: str, name: str, address: str) -> list[int]:
+    """The protocol versions the plugin at ``address`` speaks; this is also the connect."""
+    _call(name, "GetVersions", address=address)
+    try:
+        response = discovery_pb2_grpc.DiscoveryStub(channel).GetVersions(
+            discovery_pb2.GetVersions.Request(), timeout=DISCOVERY_TIMEOUT_S
+        )
+    except grpc.RpcError as e:
+        if e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            raise PluginInitError(
+                f"{kind} plugin {name}: cannot connect to {address}: {_details(e)}"
+            ) from None
+        raise PluginInitError(f"{kind} plugin {name}: discovery failed: {_details(e)}") from None
+    versions = list(response.versions)
+    if PROTOCOL not in versions:
+        raise PluginInitError(
+            f"{kind} plugin {name} speaks CloudQuery protocol versions {versions}; "
+            f"syncline needs version {PROTOCOL}"
+        )
+    return versions
+
 
 # Rows the engine gathers into one Write stream. The plugin commits by its own batch_size
 # inside a stream (so it writes while more arrives) and the call returns once everything in
@@ -74,14 +108,9 @@ class _External:
             address = self.process.address
         try:
             self.channel = open_channel(address)
-            try:
-                grpc.channel_ready_future(self.channel).result(timeout=30)
-            except grpc.FutureTimeoutError:
-                raise PluginInitError(
-                    f"{kind} plugin {self.name}: cannot connect to {address}"
-                ) from None
+            _protocol_versions(self.channel, kind, self.name, address)
             self.stub = plugin_pb2_grpc.PluginStub(self.channel)
-            self._check_protocol()
+            _call(self.name, "Init", no_connection=ctx.no_connection)
             try:
                 self.stub.Init(
                     plugin_pb2.Init.Request(
@@ -108,32 +137,18 @@ class _External:
             text += f" (plugin exited with code {code}){self.process.last_lines()}"
         return text
 
-    def _check_protocol(self) -> None:
-        try:
-            versions = list(
-                discovery_pb2_grpc.DiscoveryStub(self.channel)
-                .GetVersions(discovery_pb2.GetVersions.Request())
-                .versions
-            )
-        except grpc.RpcError as e:
-            raise PluginInitError(
-                f"{self.kind} plugin {self.name}: discovery failed: {_details(e)}"
-            ) from e
-        if PROTOCOL not in versions:
-            raise PluginInitError(
-                f"{self.kind} plugin {self.name} speaks CloudQuery protocol versions {versions}; "
-                f"syncline needs version {PROTOCOL}"
-            )
-
     def spec_schema(self) -> str:
+        _call(self.name, "GetSpecSchema")
         return str(self.stub.GetSpecSchema(plugin_pb2.GetSpecSchema.Request()).json_schema)
 
     def test_connection(self) -> None:
+        _call(self.name, "TestConnection")
         resp = self.stub.TestConnection(plugin_pb2.TestConnection.Request(spec=self.spec_json))
         if not resp.success:
             raise SynclineError(f"{resp.failure_code}: {resp.failure_description}")
 
     def close(self) -> None:
+        _call(self.name, "Close")
         try:
             self.stub.Close(plugin_pb2.Close.Request(), timeout=30)
         except grpc.RpcError:
@@ -172,6 +187,7 @@ class ExternalSource(_External):
         self.backend_table = ""
 
     def tables(self) -> list[Table]:
+        _call(self.name, "GetTables")
         resp = self.stub.GetTables(plugin_pb2.GetTables.Request(tables=["*"]))
         return _tree([table_from_bytes(b) for b in resp.tables])
 
@@ -189,6 +205,7 @@ class ExternalSource(_External):
         if self.state_proxy is not None:
             request.backend.table_name = self.backend_table
             request.backend.connection = self.state_proxy.address
+        _call(self.name, "Sync", tables=list(options.tables))
         try:
             for resp in self.stub.Sync(request):
                 kind = resp.WhichOneof("message")
@@ -231,6 +248,7 @@ class ExternalDestination(_External):
 
     def _write(self, requests: list[Any], what: str) -> None:
         """One Write stream; it returns once the plugin has committed everything in it."""
+        _call(self.name, "Write", operation=what, messages=len(requests))
         try:
             with self._lock:
                 self.stub.Write(iter(requests))
@@ -290,6 +308,7 @@ class ExternalDestination(_External):
         self._write([plugin_pb2.Write.Request(delete_record=msg)], "delete record")
 
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
+        _call(self.name, "Read", table=table.name)
         try:
             for resp in self.stub.Read(plugin_pb2.Read.Request(table=table_bytes(table))):
                 yield record_from_bytes(resp.record)
@@ -343,21 +362,10 @@ def fetch_spec_schema(kind: PluginKind, registry: Registry, path: str, name: str
             address = process.address
         channel = open_channel(address)
         try:
-            grpc.channel_ready_future(channel).result(timeout=30)
-            versions = list(
-                discovery_pb2_grpc.DiscoveryStub(channel)
-                .GetVersions(discovery_pb2.GetVersions.Request())
-                .versions
-            )
-            if PROTOCOL not in versions:
-                raise PluginInitError(
-                    f"{kind} plugin {name} speaks CloudQuery protocol versions {versions}; "
-                    f"syncline needs version {PROTOCOL}"
-                )
+            _protocol_versions(channel, kind, name, address)
             stub = plugin_pb2_grpc.PluginStub(channel)
+            _call(name, "GetSpecSchema")
             return str(stub.GetSpecSchema(plugin_pb2.GetSpecSchema.Request()).json_schema)
-        except grpc.FutureTimeoutError:
-            raise PluginInitError(f"{kind} plugin {name}: cannot connect to {address}") from None
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.UNIMPLEMENTED:
                 return ""

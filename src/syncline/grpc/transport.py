@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import grpc
+
+log = logging.getLogger("syncline.grpc")
 
 MAX_MESSAGE = 100 * 1024 * 1024
 OPTIONS = [
@@ -26,8 +31,20 @@ def open_channel(address: str) -> grpc.Channel:
     return grpc.insecure_channel(target(address), options=OPTIONS)
 
 
+class _LogCalls(grpc.ServerInterceptor):  # type: ignore[misc]
+    """A debug line for every call a client makes to a server of ours."""
+
+    def intercept_service(
+        self, continuation: Callable[[Any], Any], handler_call_details: Any
+    ) -> Any:
+        log.debug("grpc call served", extra={"method": handler_call_details.method})
+        return continuation(handler_call_details)
+
+
 def new_server(workers: int = 16) -> grpc.Server:
-    return grpc.server(ThreadPoolExecutor(max_workers=workers), options=OPTIONS)
+    return grpc.server(
+        ThreadPoolExecutor(max_workers=workers), options=OPTIONS, interceptors=[_LogCalls()]
+    )
 
 
 def bind(server: grpc.Server, network: str, address: str) -> str:

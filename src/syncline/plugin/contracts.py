@@ -86,8 +86,11 @@ class DestinationPlugin(Protocol):
         """
         ...
 
-    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
-        """Delete rows of ``source_name`` whose ``_cq_sync_time`` is older than ``sync_time``."""
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int | None:
+        """Delete rows of ``source_name`` whose ``_cq_sync_time`` is older than ``sync_time``.
+
+        Returns how many rows were deleted, or None when the destination cannot tell.
+        """
         ...
 
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None: ...

@@ -10,7 +10,11 @@ from syncline.schema.table import Table, flatten
 
 
 class SelectionError(ValueError):
-    pass
+    def __init__(self, message: str, key: str = "tables", index: int | None = None) -> None:
+        super().__init__(message)
+        # Where in a source spec the problem is: "tables" or "skip_tables", and which pattern.
+        self.key = key
+        self.index = index
 
 
 @lru_cache(maxsize=256)
@@ -41,9 +45,9 @@ def select_tables(
         )
     names = [t.name for t in flatten(tables)]
     for label, patterns in (("tables", include), ("skip_tables", skip)):
-        for p in patterns:
+        for i, p in enumerate(patterns):
             if not any(glob_match(p, n) for n in names):
-                raise SelectionError(f"{label} include a pattern {p} with no matches")
+                raise SelectionError(f"{label} include a pattern {p} with no matches", label, i)
 
     def visit(t: Table, parent_matched: bool) -> Table | None:
         if _matches_any(skip, t.name):

@@ -11,6 +11,7 @@ other operation waits for the write in flight first, so order is kept.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +24,8 @@ import pyarrow as pa
 from syncline.plugin.contracts import BatchLimits, DestinationPlugin
 from syncline.plugin.errors import SynclineError, WriteError
 from syncline.schema.table import Table
+
+log = logging.getLogger("syncline.writers")
 
 
 @dataclass
@@ -114,9 +117,22 @@ class BatchWriter:
         self._settle()
         table, records = buf.table, buf.records
         self._inflight_seq, self._inflight_rows = buf.first_seq, buf.rows
+        rows, size = buf.rows, buf.bytes
         buf.records, buf.rows, buf.bytes = [], 0, 0
-        self._inflight = self._pool.submit(
-            self._call, "insert", self.plugin.write_batch, table, records
+        self._inflight = self._pool.submit(self._write, table, records, rows, size)
+
+    def _write(self, table: Table, records: list[pa.RecordBatch], rows: int, size: int) -> None:
+        started = time.monotonic()
+        self._call("insert", self.plugin.write_batch, table, records)
+        log.debug(
+            "batch flushed",
+            extra={
+                "destination": self.name,
+                "table": table.name,
+                "rows": rows,
+                "bytes": size,
+                "duration_ms": round((time.monotonic() - started) * 1000),
+            },
         )
 
     def flush_expired(self) -> None:
@@ -131,18 +147,22 @@ class BatchWriter:
             self.flush_table(name)
         self._settle()
 
-    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int | None:
+        """Rows deleted, when the destination can tell."""
         self.flush_table(table.name)
         self._settle()
-        self._call("delete stale", self.plugin.delete_stale, table, source_name, sync_time)
+        deleted = self._call(
+            "delete stale", self.plugin.delete_stale, table, source_name, sync_time
+        )
+        return deleted if isinstance(deleted, int) else None
 
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
         self.flush()  # child tables may hold rows of the deleted parent
         self._call("delete record", self.plugin.delete_record, table, where)
 
-    def _call(self, what: str, fn: Any, *args: Any) -> None:
+    def _call(self, what: str, fn: Any, *args: Any) -> Any:
         try:
-            fn(*args)
+            return fn(*args)
         except SynclineError:
             raise
         except Exception as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -12,6 +13,8 @@ from syncline.plugin.errors import MigrationError
 from syncline.schema.diff import ChangeKind, ColumnShape, column_changes, is_safe
 from syncline.schema.table import Table
 from syncline.writers.sql import column_list, quote_ident
+
+log = logging.getLogger("syncline.writers")
 
 
 class Action(Enum):
@@ -60,7 +63,28 @@ def plan_migrations(
             "or consider using 'migrate_mode: forced'. Non auto migratable changes:\n  "
             + "\n  ".join(breaking)
         )
+    for plan in plans:
+        _log_plan(destination, plan)
     return plans
+
+
+_CHANGES = {
+    Action.CREATE: "created",
+    Action.RECREATE: "dropped and recreated (migrate_mode: forced)",
+    Action.ALTER: "added columns",
+    Action.NONE: "unchanged",
+}
+
+
+def _log_plan(destination: str, plan: Plan) -> None:
+    extra: dict[str, object] = {
+        "destination": destination,
+        "table": plan.table.name,
+        "change": _CHANGES[plan.action],
+    }
+    if plan.add:
+        extra["columns"] = [c.name for c in plan.add]
+    log.info("migrating table", extra=extra)
 
 
 TypeOf = Callable[[pa.DataType], str]

@@ -32,11 +32,13 @@ def with_retries(
             delay = base_delay_s * 2 ** (attempt - 1)
             if logger is not None:
                 logger.warning(
-                    "transient error (attempt %d of %d), retrying in %.1fs: %s",
-                    attempt,
-                    attempts,
-                    delay,
-                    e,
+                    "transient error, retrying",
+                    extra={
+                        "attempt": attempt,
+                        "attempts": attempts,
+                        "delay_s": round(delay, 3),
+                        "cause": f"{type(e).__name__}: {e}",
+                    },
                 )
             time.sleep(delay)
             if on_retry is not None:

@@ -168,14 +168,15 @@ class DuckDBDestination:
             finally:
                 db.unregister(_STAGING)
 
-    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
         when = to_duckdb(pa.array([sync_time], pa.timestamp("us", tz="UTC")))[0].as_py()
+        sql = (
+            f"DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(CQ_SOURCE_NAME)} = ? "
+            f"AND {quote_ident(CQ_SYNC_TIME)} < ?"
+        )
         with self._lock:
-            self._db().execute(
-                f"DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(CQ_SOURCE_NAME)} = ? "
-                f"AND {quote_ident(CQ_SYNC_TIME)} < ?",
-                [source_name, when],
-            )
+            deleted = self._db().execute(sql, [source_name, when]).fetchone()
+        return int(deleted[0]) if deleted else 0
 
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
         if not where:

@@ -244,15 +244,19 @@ class PostgreSQLDestination:
             + on_conflict_update(data.column_names, keys)
         )
 
-    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
         when = sync_time.replace(tzinfo=None) if sync_time.tzinfo is None else sync_time
-        self._run(
-            lambda cur: cur.execute(
-                f"DELETE FROM {self._qualified(table.name)} "
-                f"WHERE {quote_ident(CQ_SOURCE_NAME)} = $1 AND {quote_ident(CQ_SYNC_TIME)} < $2",
+
+        def delete(cur: Any) -> int:
+            cur.execute(
+                f"WITH deleted AS (DELETE FROM {self._qualified(table.name)} "
+                f"WHERE {quote_ident(CQ_SOURCE_NAME)} = $1 AND {quote_ident(CQ_SYNC_TIME)} < $2 "
+                "RETURNING 1) SELECT count(*) FROM deleted",
                 (source_name, _naive_utc(when)),
             )
-        )
+            return int(cur.fetchone()[0])
+
+        return self._run(delete)
 
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
         if not where:

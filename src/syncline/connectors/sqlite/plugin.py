@@ -37,6 +37,23 @@ class SQLiteSpec(BatchSpec):
     connection_string: str = Field(description="Path of the SQLite database file.")
 
 
+def _open_failure(path: Path, error: Exception) -> str:
+    """Why a database file cannot be opened, in the operating system's words.
+
+    SQLite reports a file it may not create as "failed to allocate memory" through ADBC, so
+    ask the file system directly.
+    """
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror[0].lower() + error.strerror[1:]
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as e:
+        if e.strerror:
+            return e.strerror[0].lower() + e.strerror[1:]
+    return str(error)
+
+
 class SQLiteDestination:
     write_modes = frozenset(WriteMode)
 
@@ -52,16 +69,18 @@ class SQLiteDestination:
 
     def _connect(self) -> None:
         path = Path(self.spec.connection_string)
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if path.parent and not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = adbc.connect(str(path))
             cur = self._conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cur.close()
             self._conn.commit()
         except Exception as e:
-            raise WriteError(f"destination {self.ctx.name}: cannot open {path}: {e}") from e
+            raise WriteError(
+                f"destination {self.ctx.name}: cannot open {path}: {_open_failure(path, e)}"
+            ) from e
 
     def _cursor(self) -> Any:
         if self._conn is None:
@@ -146,14 +165,17 @@ class SQLiteDestination:
         with self._transaction() as cur:
             cur.executemany(sql, data)
 
-    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
+    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
         # Same conversion as the stored values, so the text comparison is exact.
         when = to_storage(pa.array([sync_time], SYNC_TIME_TYPE))[0].as_py()
-        self._execute(
-            f"DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(CQ_SOURCE_NAME)} = ? "
-            f"AND {quote_ident(CQ_SYNC_TIME)} < ?",
-            (source_name, when),
-        )
+        with self._transaction() as cur:
+            cur.execute(
+                f"DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(CQ_SOURCE_NAME)} = ? "
+                f"AND {quote_ident(CQ_SYNC_TIME)} < ?",
+                (source_name, when),
+            )
+            cur.execute("SELECT changes()")
+            return int(cur.fetchone()[0])
 
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
         if not where:
