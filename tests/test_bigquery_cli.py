@@ -108,7 +108,10 @@ def test_a_bad_key_is_refused_without_showing_it(write, run_cli, monkeypatch):
     )
     r = run_cli("validate-config", "a.yml")
     assert r.code == 1
-    assert "spec.spec.service_account_key_json" in r.err and "invalid json" in r.err
+    assert (
+        "spec.spec.service_account_key_json" in r.err
+        and "invalid JSON (the key's text is not shown)" in r.err
+    )
     assert "secret-text-42" not in r.err + r.out
 
 
