@@ -156,6 +156,10 @@ class FileDestination:
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
         raise WriteError(f"destination {self.ctx.name}: files are append only")
 
+    def has_rows(self, table: Table) -> bool:
+        """Whether a file of the table holds a row (checked before trusting a cursor)."""
+        return any(b.num_rows for b in self.read(table))
+
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
         """Every file of the table (Parquet keeps types; CSV and JSON are converted back)."""
         folder = _safe_table_name(table.name)
