@@ -22,12 +22,13 @@ class Target:
     kind: str
     where: str  # SQLite file or PostgreSQL URL
 
-    def doc(self, extra: str = "") -> str:
+    def doc(self, extra: str = "", spec: str = "") -> str:
         if self.kind == "sqlite":
-            return sqlite_doc(name="dest", path=self.where, extra=extra)
+            return sqlite_doc(name="dest", path=self.where, extra=extra, spec=spec)
         text = "kind: destination\nspec:\n  name: dest\n  path: cloudquery/postgresql\n"
         text += "".join(f"  {line}\n" for line in extra.splitlines())
-        return text + f'  spec:\n    connection_string: "{self.where}"\n'
+        text += f'  spec:\n    connection_string: "{self.where}"\n'
+        return text + "".join(f"    {line}\n" for line in spec.splitlines())
 
     def sql(self, statement: str) -> list[tuple[Any, ...]]:
         if self.kind == "sqlite":
