@@ -19,7 +19,7 @@ from syncline.api.inputs import config_texts
 from syncline.cli.docs import write_docs
 from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
-from syncline.cli.state_actions import add_state_actions, verify
+from syncline.cli.state_actions import add_state_actions, history, parse_target, rollback, verify
 from syncline.config.models import SourceSpec
 from syncline.config.reader import Config, read_config
 from syncline.config.secrets import redact
@@ -312,6 +312,12 @@ def state(args: argparse.Namespace, config: Config, plugins: Plugins, console: C
             items = client.items()
             if args.state_command == "verify":
                 mismatches += verify(spec, client, plugins)
+                continue
+            if args.state_command == "history":
+                history(spec, client, args.table)
+                continue
+            if args.state_command == "rollback":
+                rollback(spec, client, parse_target(args.to), args.table)
                 continue
             if args.state_command == "show":
                 table = spec.backend_options.table_name if spec.backend_options else ""
