@@ -43,6 +43,8 @@ def test_full_refresh_of_a_table_that_is_not_incremental_is_refused(write, run_c
     assert "--full-refresh: test_some_table is not an incremental table of any source" in r.err
     r = run_cli("sync", "a.yml", "--table", "test_incremental_table")
     assert r.code == 1 and "--table needs --full-refresh" in r.err
+    r = run_cli("sync", "a.yml", "--full-refresh", "--executor", "processes")
+    assert r.code == 1 and "--full-refresh runs with --executor local only" in r.err
 
 
 def test_a_killed_full_refresh_keeps_the_old_cursor_and_every_row(write, run_cli, target, workdir):

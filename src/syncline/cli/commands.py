@@ -188,6 +188,8 @@ def _sync_sharded(
     """Shards on a process pool or a Dask cluster; one summary adds them up."""
     if args.shard:
         raise SynclineError("--shard runs one shard here: use it with --executor local")
+    if args.full_refresh or args.table:
+        raise SynclineError("--full-refresh runs with --executor local only")
     if args.shards is not None and args.shards < 1:
         raise SynclineError(f"invalid --shards {args.shards}: must be at least 1")
     run = ShardedRun(
