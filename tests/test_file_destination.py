@@ -21,10 +21,11 @@ APPLICABLE = {
 }
 
 
-@pytest.fixture
-def harness(tmp_path):
+@pytest.fixture(params=["parquet", "csv", "json"])
+def harness(tmp_path, request):
+    spec = FileSpec(directory=str(tmp_path / "out"), format=request.param)
     h = Harness(
-        lambda: FileDestination(FileSpec(directory=str(tmp_path / "out")), PluginContext("file")),
+        lambda: FileDestination(spec, PluginContext("file")),
         upsert=False,
         migrations=False,
         delete=False,

@@ -5,6 +5,8 @@ behind a small WSGI layer that:
 - records every mutating call it serves (names not starting with Describe/List/Get/Lookup/
   Head) as a management event: id, name, time, source service, region, user;
 - forgets them on moto's ``/moto-api/reset``;
+- records a late event on ``POST /moto-api/cloudtrail/late-event`` (JSON ``EventName``,
+  ``AwsRegion``, ``EventTime`` in epoch seconds): one CloudTrail delivers after newer ones;
 - answers ``LookupEvents`` from those records, newest first, with StartTime/EndTime
   (inclusive), MaxResults and NextToken paging; ``LookupAttributes`` are not supported.
 Everything else goes to moto unchanged.
@@ -44,6 +46,8 @@ class CloudTrailEvents:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
+        if path == "/moto-api/cloudtrail/late-event":
+            return self._late_event(environ, start_response)
         if path.startswith("/moto-api"):
             if path.startswith("/moto-api/reset"):
                 with self.lock:
@@ -75,6 +79,25 @@ class CloudTrailEvents:
                     }
                 )
         return self.app(environ, start_response)
+
+    def _late_event(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        req = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        event = {
+            "EventId": str(uuid.uuid4()),
+            "EventName": req["EventName"],
+            "EventTime": float(req["EventTime"]),
+            "EventSource": "test.amazonaws.com",
+            "Username": "test-user",
+            "ReadOnly": "false",
+            "AwsRegion": req["AwsRegion"],
+            "Resources": [],
+        }
+        with self.lock:
+            self.events.append(event)
+        data = json.dumps({"EventId": event["EventId"]}).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [data]
 
     @staticmethod
     def _event_name(environ: dict[str, Any], target: str, body: bytes) -> str:

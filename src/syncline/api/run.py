@@ -32,6 +32,7 @@ from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_sta
 from syncline.executors import ExecutorName, ShardedRun, combine, run_sharded
 from syncline.plugin.errors import SynclineError
 from syncline.schema.table import Table, flatten
+from syncline.state.keys import key_of_table
 
 
 def sync(
@@ -187,11 +188,6 @@ def reset_state(
         finally:
             client.close()
     return cleared
-
-
-def key_of_table(key: str, table: str) -> bool:
-    """Whether a cursor key belongs to ``table`` (``table`` or ``table/<client>``)."""
-    return key == table or (key.startswith(table) and key[len(table)] in "/:|.")
 
 
 def _check_shard(shard: tuple[int, int] | None) -> tuple[int, int] | None:

@@ -19,6 +19,7 @@ from syncline.api.inputs import config_texts
 from syncline.cli.docs import write_docs
 from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
+from syncline.cli.state_actions import add_state_actions, history, parse_target, rollback, verify
 from syncline.config.models import SourceSpec
 from syncline.config.reader import Config, read_config
 from syncline.config.secrets import redact
@@ -38,6 +39,9 @@ from syncline.executors import ShardedRun, combine, run_sharded
 from syncline.plugin.errors import SynclineError
 from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import flatten
+from syncline.state.keys import key_of_table
+
+__all__ = ["add_state_actions", "add_sync_arguments", "dispatch"]
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
 log = logging.getLogger("syncline.cli")
@@ -72,6 +76,39 @@ def dispatch(
     raise SynclineError(f"unknown command {args.command}")
 
 
+def add_sync_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="ignore the cursors of incremental tables for this run: sync them in full, "
+        "delete their stale rows, commit the new cursors at the end",
+    )
+    p.add_argument(
+        "--table",
+        action="append",
+        default=[],
+        help="with --full-refresh: only this incremental table (repeatable)",
+    )
+
+
+def _full_refresh(args: argparse.Namespace, plugins: Plugins) -> tuple[str, ...] | None:
+    tables: list[str] = getattr(args, "table", []) or []
+    if not getattr(args, "full_refresh", False):
+        if tables:
+            raise SynclineError("--table needs --full-refresh")
+        return None
+    if tables:
+        incremental: set[str] = set()
+        for resolved in plugins.sources.values():
+            incremental |= _table_names(plugins, resolved.configured.spec, incremental_only=True)
+        for t in tables:
+            if t not in incremental:
+                raise SynclineError(
+                    f"--full-refresh: {t} is not an incremental table of any source"
+                )
+    return tuple(tables)
+
+
 def parse_shard(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
@@ -104,6 +141,7 @@ def sync(
         invocation_id=invocation_id,
         stop=stop,
         lock_dir=str(Path(args.cq_dir) / "locks") if args.cq_dir else None,
+        full_refresh=_full_refresh(args, plugins),
     )
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -150,6 +188,8 @@ def _sync_sharded(
     """Shards on a process pool or a Dask cluster; one summary adds them up."""
     if args.shard:
         raise SynclineError("--shard runs one shard here: use it with --executor local")
+    if args.full_refresh or args.table:
+        raise SynclineError("--full-refresh runs with --executor local only")
     if args.shards is not None and args.shards < 1:
         raise SynclineError(f"invalid --shards {args.shards}: must be at least 1")
     run = ShardedRun(
@@ -262,12 +302,9 @@ def _sources_with_backend(config: Config, names: list[str]) -> list[SourceSpec]:
     return specs
 
 
-def _key_of_table(key: str, table: str) -> bool:
-    return key == table or (key.startswith(table) and key[len(table)] in "/:|.")
-
-
 def state(args: argparse.Namespace, config: Config, plugins: Plugins, console: Console) -> int:
     names: list[str] = getattr(args, "source", []) or []
+    mismatches = 0
     for spec in _sources_with_backend(config, names):
         client = open_state(spec, config, plugins)
         if client is None:
@@ -275,6 +312,15 @@ def state(args: argparse.Namespace, config: Config, plugins: Plugins, console: C
             continue
         try:
             items = client.items()
+            if args.state_command == "verify":
+                mismatches += verify(spec, client, plugins)
+                continue
+            if args.state_command == "history":
+                history(spec, client, args.table)
+                continue
+            if args.state_command == "rollback":
+                rollback(spec, client, parse_target(args.to), args.table)
+                continue
             if args.state_command == "show":
                 table = spec.backend_options.table_name if spec.backend_options else ""
                 print(f"source {spec.name}: state table {table}")
@@ -291,17 +337,20 @@ def state(args: argparse.Namespace, config: Config, plugins: Plugins, console: C
                 for t in wanted:
                     if known and t not in known:
                         raise SynclineError(f"source {spec.name} has no table {t}")
-            keys = [k for k in items if not wanted or any(_key_of_table(k, t) for t in wanted)]
+            keys = [k for k in items if not wanted or any(key_of_table(k, t) for t in wanted)]
             client.commit(dict.fromkeys(keys))
             print(f"source {spec.name}: cleared {len(keys)} cursor(s): {', '.join(keys) or '-'}")
         finally:
             client.close()
+    if mismatches:
+        raise SynclineError(f"{mismatches} cursor(s) do not match their destination tables")
     return 0
 
 
-def _table_names(plugins: Plugins, spec: SourceSpec) -> set[str]:
+def _table_names(plugins: Plugins, spec: SourceSpec, incremental_only: bool = False) -> set[str]:
     source = plugins.sources[spec.name].create(no_connection=True)
     try:
-        return {t.name for t in flatten(source.tables())}
+        tables = flatten(source.tables())
+        return {t.name for t in tables if t.is_incremental or not incremental_only}
     finally:
         source.close()

@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="Dask scheduler address (default: a local cluster)")
     p.add_argument("--license", help="accepted for compatibility; no effect")
     p.add_argument("--cq-columns-not-null", action="store_true", help=argparse.SUPPRESS)
+    commands.add_sync_arguments(p)
 
     p = add("migrate", "Create or update the destination tables of every source, without syncing.")
     p.add_argument("--license", help="accepted for compatibility; no effect")
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("paths", nargs="+", metavar="PATH")
     reset.add_argument("--table", action="append", default=[], help="only cursors of this table")
     reset.add_argument("--source", action="append", default=[], help="only this source")
+    commands.add_state_actions(state_sub, _command)
     plugin = _command(sub, "plugin", "Serve a built-in plugin over gRPC.")
     plugin_sub = plugin.add_subparsers(dest="plugin_command", required=True, metavar="ACTION")
     serve = _command(

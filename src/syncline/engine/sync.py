@@ -17,6 +17,7 @@ import pyarrow as pa
 from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec, WriteMode
 from syncline.config.reader import Config, backend_destination_name
 from syncline.engine import events
+from syncline.engine.cursors import GuardTarget, RefreshView, prepare_cursors
 from syncline.engine.ledger import CheckpointLedger
 from syncline.engine.locks import lock_state_table
 from syncline.engine.plugins import Plugins, ResolvedPlugin, start_external, start_source
@@ -35,7 +36,8 @@ from syncline.messages import (
 from syncline.plugin.contracts import NoState, StateReader, SyncOptions
 from syncline.plugin.errors import StateError, SynclineError
 from syncline.schema.arrow import to_arrow_schema
-from syncline.schema.table import Table
+from syncline.schema.selection import select_tables
+from syncline.schema.table import Table, flatten
 from syncline.state.client import CursorStore, StateClient
 from syncline.testing import crashpoints
 from syncline.transformers.chain import TransformerChain
@@ -88,6 +90,9 @@ class SyncSettings:
     # Set (to the signal number) to stop: rows already received are written and the cursors
     # covering them committed; no new rows are read and nothing is deleted as stale.
     stop: StopRequest | None = None
+    # Tables whose cursors this run ignores (syncs in full, delete-stales, then commits the
+    # new cursors at the end); an empty tuple: every incremental table; None: no refresh.
+    full_refresh: tuple[str, ...] | None = None
 
 
 class StopRequest:
@@ -204,6 +209,7 @@ class _SourceRun:
         self.done_ok: dict[str, bool] = {}
         self.ledger = CheckpointLedger(self.dests)
         self.state: CursorStore | None = None
+        self.refresh: RefreshView | None = None
         self.held_state: dict[str, str] = {}
         self._held_lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
@@ -288,6 +294,8 @@ class _SourceRun:
         if self.state is not None:
             self._closers.append(self.state.close)
         crashpoints.crash("after_state_read")
+        if self.state is not None:
+            self._prepare_cursors(self.state)
         if getattr(source, "wants_state_service", False) and self.state is not None:
             self._serve_state(source)
 
@@ -298,6 +306,39 @@ class _SourceRun:
             self._closers.append(transformer.close)
             opened.append((tname, transformer))
         return TransformerChain(name, opened)
+
+    def _prepare_cursors(self, state: CursorStore) -> None:
+        spec = self.spec
+        selected = flatten(
+            select_tables(
+                self.source.tables(), spec.tables, spec.skip_tables, spec.skip_dependent_tables
+            )
+        )
+        targets = [
+            GuardTarget(
+                name,
+                w,
+                self._shape_for(name),
+                self.dests[name].configured.spec.migrate_mode is MigrateMode.FORCED,
+            )
+            for name, w in self.writers.items()
+        ]
+        self.refresh = prepare_cursors(
+            selected,
+            state,
+            targets,
+            migrate=not self.settings.no_migrate,
+            full_refresh=self.settings.full_refresh,
+        )
+
+    def _shape_for(self, name: str) -> Callable[[Table], Table]:
+        """A source table as destination ``name`` stores it (internal columns, transformers)."""
+        chain = self.chains[name]
+        return lambda t: (
+            chain.table(self.transforms[name].table(t))
+            if chain
+            else (self.transforms[name].table(t))
+        )
 
     def _serve_state(self, source: Any) -> None:
         """Give an external source a gRPC state backend that the engine controls.
@@ -311,7 +352,8 @@ class _SourceRun:
 
         state = self.state
         assert state is not None and self.spec.backend_options is not None
-        proxy = StateProxy(read=state.items, on_write=self._hold_state)
+        reader = self.refresh or state
+        proxy = StateProxy(read=reader.items, on_write=self._hold_state)
         self._closers.append(proxy.stop)
         source.state_proxy = proxy
         source.backend_table = self.spec.backend_options.table_name
@@ -335,7 +377,7 @@ class _SourceRun:
             deterministic_cq_id=self.spec.deterministic_cq_id,
             shard=self.settings.shard,
         )
-        state: StateReader = self.state if self.state is not None else NoState()
+        state: StateReader = self.refresh or self.state or NoState()
         dest_list = ", ".join(self.dests)
         log.info(
             "Starting sync for: %s -> [%s]",
@@ -378,6 +420,9 @@ class _SourceRun:
         if held and self.state is not None:
             self._commit_state(held)  # every row of this sync is durable by now
         self._delete_stale()
+        if self.refresh is not None and self.state is not None:
+            self.state.commit(self.refresh.release())  # the refresh is complete
+            self.result.checkpoints_committed += 1
         self._send_summaries()
 
     def _send_summaries(self) -> None:
@@ -421,8 +466,9 @@ class _SourceRun:
         self.tables[table.name] = table
         stats = self.result.table(table.name)
         stats.started = time.monotonic()
+        refreshed = self.refresh is not None and table.name in self.refresh.tables
         if self.state is not None and (
-            table.is_incremental
+            (table.is_incremental and not refreshed)
             or (table.parent is not None and table.parent in self.skip_delete_stale)
         ):
             self.skip_delete_stale.add(table.name)
@@ -464,6 +510,10 @@ class _SourceRun:
             return
         if self.state is None:
             return  # no backend: cursors are not kept
+        if self.refresh is not None:
+            ready = self.refresh.hold(ready)
+            if not ready:
+                return
         crashpoints.crash("after_flush_before_state")
         self._commit_state(ready)
 

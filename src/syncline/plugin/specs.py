@@ -35,6 +35,19 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+class TableOptions(BaseModel):
+    """Per-table settings of a source, under its spec's ``table_options.<table>``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lag: Duration = Field(
+        0.0,
+        ge=0,
+        description="Incremental tables: start each sync this long before the cursor, to pick "
+        "up rows that arrive late (e.g. 10m); rows seen again are not repeated by primary key.",
+    )
+
+
 class BatchSpec(BaseModel):
     """``batch_size`` (rows), ``batch_size_bytes`` and ``batch_timeout`` of a destination."""
 

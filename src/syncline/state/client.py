@@ -7,6 +7,7 @@ before a checkpoint are durable on every destination.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Protocol
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ from syncline.plugin.contracts import DestinationPlugin
 from syncline.plugin.errors import StateError
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Column, Table
+from syncline.state.history import CursorVersion, history_record, history_table, versions_from
 
 
 def state_table(name: str, upsert: bool = True) -> Table:
@@ -46,6 +48,7 @@ class StateClient:
     def __init__(self, backend: DestinationPlugin, table_name: str, *, upsert: bool = True) -> None:
         self.backend = backend
         self.table = state_table(table_name, upsert)
+        self.history_table = history_table(table_name, upsert)
         # key -> (value, version); a cleared key keeps its version with value None, so a
         # later value still outranks the cleared row on append-only backends.
         self._values: dict[str, tuple[str | None, int]] = {}
@@ -54,7 +57,7 @@ class StateClient:
     def load(self) -> None:
         """Create the state table if needed and read every key (highest version wins)."""
         try:
-            self.backend.migrate_tables([self.table], False)
+            self.backend.migrate_tables([self.table, self.history_table], False)
             rows: dict[str, tuple[str | None, int]] = {}
             for record in self.backend.read(self.table):
                 for r in record.to_pylist():
@@ -93,9 +96,26 @@ class StateClient:
             self.backend.write_batch(self.table, [self.backend.prepare(self.table, record)])
         except Exception as e:
             raise StateError(f"cannot write state table {self.table.name}: {e}") from e
+        self._record_history(changed, dict(zip(keys, versions, strict=True)))
         for k, ver in zip(keys, versions, strict=True):
             self._values[k] = (changed[k], ver)
         self.commits += 1
+
+    def _record_history(self, values: Mapping[str, str | None], versions: dict[str, int]) -> None:
+        record = history_record(self.history_table, values, versions, datetime.now(UTC))
+        try:
+            self.backend.write_batch(
+                self.history_table, [self.backend.prepare(self.history_table, record)]
+            )
+        except Exception as e:
+            raise StateError(f"cannot write state table {self.history_table.name}: {e}") from e
+
+    def history(self) -> list[CursorVersion]:
+        """Each key's earlier values with their commit times, newest first."""
+        try:
+            return versions_from(self.backend.read(self.history_table))
+        except Exception as e:
+            raise StateError(f"cannot read state table {self.history_table.name}: {e}") from e
 
     def close(self) -> None:
         self.backend.close()

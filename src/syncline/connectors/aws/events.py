@@ -45,24 +45,30 @@ def cursor_key(client: AwsClient) -> str:
     return f"aws_cloudtrail_events/{client.account_id}/{client.region}"
 
 
-def cloudtrail_events(client: AwsClient, state: StateReader) -> Iterator[Item | Checkpoint]:
+def cloudtrail_events(
+    client: AwsClient, state: StateReader, lag: timedelta = timedelta(0)
+) -> Iterator[Item | Checkpoint]:
+    """The cursor holds the newest event time and the ids of the events from ``lag`` before
+    it up to it: the next sync starts ``lag`` early and skips those, so a late event is
+    picked up and none is repeated."""
     key = cursor_key(client)
     saved = json.loads(state.get(key) or "null")
-    start = (
-        datetime.fromisoformat(saved["time"]) if saved else datetime.now(UTC) - FIRST_SYNC_LOOKBACK
-    )
-    seen_at_start = set(saved["ids"]) if saved else set()
-    newest: datetime | None = None
-    ids_at_newest: set[str] = set()
+    cursor = datetime.fromisoformat(saved["time"]) if saved else None
+    start = cursor - lag if cursor else datetime.now(UTC) - FIRST_SYNC_LOOKBACK
+    seen = set(saved["ids"]) if saved else set()
+    newest = cursor
+    window: dict[str, datetime] = {}  # events the next sync meets again
     # LookupEvents pages newest first, so the cursor can only move once every page is read.
     for event in paginate(client.client("cloudtrail"), "lookup_events", "Events", StartTime=start):
         when: datetime = event["EventTime"].astimezone(UTC)
-        if when < start or (when == start and event["EventId"] in seen_at_start):
+        if when < start:
             continue
         if newest is None or when > newest:
-            newest, ids_at_newest = when, {event["EventId"]}
-        elif when == newest:
-            ids_at_newest.add(event["EventId"])
+            newest = when
+        if when >= newest - lag:
+            window[event["EventId"]] = when
+        if event["EventId"] in seen:
+            continue
         raw = event.get("CloudTrailEvent")
         yield row(
             client,
@@ -71,8 +77,11 @@ def cloudtrail_events(client: AwsClient, state: StateReader) -> Iterator[Item | 
             event_time=when,
             cloud_trail_event=json.loads(raw) if raw else None,
         )
-    if newest is not None:
-        if saved and newest == start:
-            ids_at_newest |= seen_at_start
-        value = {"time": newest.isoformat(), "ids": sorted(ids_at_newest)}
+    if newest is None:
+        return
+    ids = {i for i, when in window.items() if when >= newest - lag}
+    if newest == cursor:
+        ids |= seen  # the window did not move: what was seen stays seen
+    value = {"time": newest.isoformat(), "ids": sorted(ids)}
+    if value != saved:
         yield Checkpoint(key, json.dumps(value))

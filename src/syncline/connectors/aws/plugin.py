@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -30,6 +31,7 @@ from syncline.connectors.aws.resolve import resolve
 from syncline.messages import SyncMessage
 from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
 from syncline.plugin.errors import PluginInitError
+from syncline.plugin.specs import TableOptions
 from syncline.scheduler import Resolver, sync_selected
 from syncline.schema.internal import with_cq_id_columns
 from syncline.schema.table import Table
@@ -72,6 +74,17 @@ class AwsSpec(BaseModel):
     endpoint_url: str = Field(
         "", description="API endpoint for every service (also read from AWS_ENDPOINT_URL)."
     )
+    table_options: dict[str, TableOptions] = Field(
+        default_factory=dict,
+        description="Per-table settings, e.g. {aws_cloudtrail_events: {lag: 10m}}.",
+    )
+
+    @model_validator(mode="after")
+    def _lag_on_incremental_tables_only(self) -> AwsSpec:
+        for table, options in self.table_options.items():
+            if options.lag and table != CLOUDTRAIL_EVENTS.name:
+                raise ValueError(f"table_options.{table}.lag: {table} is not incremental")
+        return self
 
 
 class AwsSource:
@@ -156,10 +169,15 @@ class AwsSource:
         return [session.region_name or "us-east-1"]
 
     def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
+        chosen = resolvers(state)
+        trail = self.spec.table_options.get(CLOUDTRAIL_EVENTS.name)
+        if trail is not None and trail.lag:
+            lag = timedelta(seconds=trail.lag)
+            chosen[CLOUDTRAIL_EVENTS.name] = lambda c, p: cloudtrail_events(c, state, lag)
         yield from sync_selected(
             self.tables(),
             options,
-            resolvers(state),
+            chosen,
             clients=self._clients,
             concurrency=self.spec.concurrency,
             batch_rows=1000,

@@ -190,6 +190,14 @@ class DuckDBDestination:
                 f"DELETE FROM {quote_ident(table.name)} WHERE {cond}", list(where.values())
             )
 
+    def has_rows(self, table: Table) -> bool:
+        """Whether the table exists and holds a row (checked before trusting a cursor)."""
+        if not self._existing(table.name):
+            return False
+        with self._lock:
+            found = self._db().execute(f"SELECT 1 FROM {quote_ident(table.name)} LIMIT 1")
+            return found.fetchone() is not None
+
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
         if not self._existing(table.name):
             return

@@ -156,6 +156,10 @@ class FileDestination:
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
         raise WriteError(f"destination {self.ctx.name}: files are append only")
 
+    def has_rows(self, table: Table) -> bool:
+        """Whether a file of the table holds a row (checked before trusting a cursor)."""
+        return any(b.num_rows for b in self.read(table))
+
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
         """Every file of the table (Parquet keeps types; CSV and JSON are converted back)."""
         folder = _safe_table_name(table.name)
@@ -172,8 +176,11 @@ class FileDestination:
             if self.spec.format is FileFormat.CSV:
                 text = pacsv.read_csv(
                     f,
+                    # The writer quotes an empty string and leaves a null empty.
                     convert_options=pacsv.ConvertOptions(
-                        column_types={n: pa.utf8() for n in schema.names}
+                        column_types={n: pa.utf8() for n in schema.names},
+                        strings_can_be_null=True,
+                        quoted_strings_can_be_null=False,
                     ),
                 )
                 rows = text.to_pylist()
@@ -244,5 +251,12 @@ def _rows_from_text(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.RecordB
             floats = [None if v is None else float(json_float(v)) for v in values]
             arrays.append(pa.array(floats, f.type))
         else:
-            arrays.append(pa.array(values, pa.utf8()).cast(f.type))
+            arrays.append(pa.array([_as_text(v) for v in values], pa.utf8()).cast(f.type))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _as_text(value: Any) -> str | None:
+    """JSON lines keep numbers and booleans as such; CSV gives text. Casting wants text."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)  # true/false, 12, 1.5, NaN, Infinity: all cast back exactly

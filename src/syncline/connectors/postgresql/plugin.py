@@ -271,6 +271,17 @@ class PostgreSQLDestination:
             )
         )
 
+    def has_rows(self, table: Table) -> bool:
+        """Whether the table exists and holds a row (checked before trusting a cursor)."""
+
+        def probe(cur: Any) -> bool:
+            if not self._existing(cur, table.name):
+                return False
+            cur.execute(f"SELECT 1 FROM {self._qualified(table.name)} LIMIT 1")
+            return bool(cur.fetchall())
+
+        return self._run(probe)
+
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
         def fetch(cur: Any) -> pa.Table | None:
             if not self._existing(cur, table.name):

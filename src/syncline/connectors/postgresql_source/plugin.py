@@ -21,6 +21,7 @@ from syncline.connectors.postgresql_source.types import arrow_type, convert
 from syncline.messages import Checkpoint, SyncMessage
 from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
 from syncline.plugin.errors import PluginInitError
+from syncline.plugin.specs import TableOptions
 from syncline.scheduler import Resolver, sync_selected
 from syncline.schema.internal import (
     CQ_ID,
@@ -43,6 +44,11 @@ class PostgreSQLSourceSpec(BaseModel):
         default_factory=dict,
         description="Tables to sync incrementally, each with its cursor column "
         "(e.g. updated_at or an increasing id).",
+    )
+    table_options: dict[str, TableOptions] = Field(
+        default_factory=dict,
+        description="Per-table settings, e.g. {orders: {lag: 10m}} for an incremental table "
+        "with a time cursor.",
     )
     batch_size: int = Field(10_000, ge=1, description="Rows per record batch and checkpoint.")
     concurrency: int = Field(4, ge=1, description="Tables read at the same time.")
@@ -122,6 +128,7 @@ class PostgreSQLSource:
                     f"source {self.ctx.name}: incremental: no column {col} in table "
                     f"{self.spec.schema_name}.{table}"
                 )
+        self._check_lag(columns)
         self._tables = [
             with_cq_id_columns(
                 Table(name, tuple(cols), is_incremental=name in self.spec.incremental)
@@ -151,6 +158,23 @@ class PostgreSQLSource:
                         replace(c, type=JSON) if c.name == out else c for c in cur_columns[table]
                     ]
 
+    def _check_lag(self, columns: dict[str, list[Column]]) -> None:
+        for table, options in self.spec.table_options.items():
+            cursor = self.spec.incremental.get(table)
+            if not options.lag:
+                continue
+            if cursor is None:
+                raise PluginInitError(
+                    f"source {self.ctx.name}: table_options.{table}.lag: {table} is not "
+                    "listed in incremental"
+                )
+            kind = next(c.type for c in columns[table] if c.name == _arrow_name(cursor))
+            if not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+                raise PluginInitError(
+                    f"source {self.ctx.name}: table_options.{table}.lag needs a time cursor; "
+                    f"{cursor} is {kind}"
+                )
+
     def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
         tables = self.tables()
         yield from sync_selected(
@@ -169,6 +193,8 @@ class PostgreSQLSource:
         select = ", ".join(exprs[c.name] for c in own)
         source = f"{quote_ident(self.spec.schema_name)}.{quote_ident(table.name)}"
         cursor_col = self.spec.incremental.get(table.name)
+        options = self.spec.table_options.get(table.name)
+        lag = options.lag if options else 0.0
 
         def resolve(client: Any, parent: Any) -> Iterable[pa.RecordBatch | Checkpoint]:
             sql = f"SELECT {select} FROM {source}"
@@ -178,9 +204,10 @@ class PostgreSQLSource:
                 cursor_type = next(c for c in own if c.name == _arrow_name(cursor_col))
                 if last is not None:
                     # Compare in the column's own type: the cursor is stored as its text form.
-                    sql += (
-                        f" WHERE {quote_ident(cursor_col)} >= CAST($1 AS {_pg_cast(cursor_type)})"
-                    )
+                    start = f"CAST($1 AS {_pg_cast(cursor_type)})"
+                    if lag:  # late rows: re-read a window before the cursor
+                        start = f"{start} - make_interval(secs => {float(lag)!r})"
+                    sql += f" WHERE {quote_ident(cursor_col)} >= {start}"
                     params = (last,)
                 sql += f" ORDER BY {quote_ident(cursor_col)}"
             with self._connect() as conn, conn.cursor() as cur:
@@ -203,7 +230,9 @@ class PostgreSQLSource:
                     if cursor_col:
                         column = record.schema.get_field_index(_arrow_name(cursor_col))
                         top = pc.max(record.column(column))
-                        yield Checkpoint(table.name, _cursor_text(top))
+                        # Within the lag window the cursor must not move back.
+                        if last is None or not lag or top.as_py() > _parse_time(last):
+                            yield Checkpoint(table.name, _cursor_text(top))
 
         return resolve
 
@@ -238,3 +267,9 @@ def _cursor_text(value: pa.Scalar) -> str:
     if hasattr(v, "isoformat"):
         return str(v.isoformat())
     return str(v)
+
+
+def _parse_time(text: str) -> Any:
+    from datetime import date, datetime
+
+    return datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)

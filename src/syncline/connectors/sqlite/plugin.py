@@ -209,6 +209,18 @@ class SQLiteDestination:
         finally:
             cur.close()
 
+    def has_rows(self, table: Table) -> bool:
+        """Whether the table exists and holds a row (checked before trusting a cursor)."""
+        cur = self._cursor()
+        try:
+            if not self._existing(cur, table.name):
+                return False
+            cur.execute(f"SELECT 1 FROM {quote_ident(table.name)} LIMIT 1")
+            return bool(cur.fetchall())
+        finally:
+            cur.close()
+            self._conn.commit()
+
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
         cur = self._cursor()
         try:

@@ -1,0 +1,67 @@
+"""Earlier values of each cursor, in ``<state table>_history`` next to the state table.
+
+On an upserting backend each key keeps its last ``SLOTS`` values (the row of version ``v``
+lands in slot ``v % SLOTS``, replacing the value from ``SLOTS`` commits before); an
+append-only backend keeps every value. The state table itself keeps CloudQuery's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyarrow as pa
+
+from syncline.schema.arrow import to_arrow_schema
+from syncline.schema.table import Column, Table
+
+SLOTS = 100
+
+
+@dataclass(frozen=True)
+class CursorVersion:
+    key: str
+    version: int
+    value: str | None  # None: the cursor was cleared
+    committed_at: datetime
+
+
+def history_table(state_table: str, upsert: bool) -> Table:
+    return Table(
+        name=f"{state_table}_history",
+        description="Earlier values of the cursors in " + state_table,
+        columns=(
+            Column("key", pa.utf8(), primary_key=upsert, not_null=upsert),
+            Column("slot", pa.uint64(), primary_key=upsert, not_null=upsert),
+            Column("value", pa.utf8()),
+            Column("version", pa.uint64()),
+            Column("committed_at", pa.timestamp("us", tz="UTC")),
+        ),
+    )
+
+
+def history_record(
+    table: Table, values: Mapping[str, str | None], versions: Mapping[str, int], at: datetime
+) -> pa.RecordBatch:
+    keys = sorted(values)
+    return pa.RecordBatch.from_pydict(
+        {
+            "key": keys,
+            "slot": pa.array([versions[k] % SLOTS for k in keys], pa.uint64()),
+            "value": [values[k] for k in keys],
+            "version": pa.array([versions[k] for k in keys], pa.uint64()),
+            "committed_at": pa.array([at] * len(keys), pa.timestamp("us", tz="UTC")),
+        },
+        schema=to_arrow_schema(table),
+    )
+
+
+def versions_from(records: Iterable[pa.RecordBatch]) -> list[CursorVersion]:
+    """Each key's versions, newest first (one row per key and version)."""
+    found: dict[tuple[str, int], CursorVersion] = {}
+    for record in records:
+        for r in record.to_pylist():
+            v = CursorVersion(r["key"], int(r["version"] or 0), r["value"], r["committed_at"])
+            found[(v.key, v.version)] = v
+    return sorted(found.values(), key=lambda v: (v.key, -v.version))
