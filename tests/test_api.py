@@ -262,3 +262,13 @@ def test_the_orchestrator_example_records_counts_per_table(workdir):
     }
     # a second run moves nothing new and says so
     assert module.sync_with_counts(text)["test.test_incremental_table.rows"] == 0
+
+
+def test_full_refresh_reads_an_incremental_table_again(workdir):
+    text = config(_incremental("test", "sqlite", 60), sqlite_doc())
+    syncline.sync(text)
+    again = syncline.sync(text)
+    assert again.source("test").tables["test_incremental_table"].rows == 0
+    refreshed = syncline.sync(text, full_refresh=["test_incremental_table"])
+    assert refreshed.source("test").tables["test_incremental_table"].rows == 60
+    assert syncline.show_state(text) == {"test": {"test_incremental_table/client_0": "60"}}

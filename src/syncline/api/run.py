@@ -41,6 +41,7 @@ def sync(
     sources: Sequence[str] | None = None,
     tables: Sequence[str] | None = None,
     shard: tuple[int, int] | None = None,
+    full_refresh: bool | Sequence[str] = False,
     no_migrate: bool = False,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
@@ -53,10 +54,12 @@ def sync(
     """Sync every source of ``config`` (or only ``sources``) to its destinations.
 
     ``tables`` replaces each selected source's ``tables`` patterns for this run. ``shard``
-    is ``(n, total)``, as ``--shard n/total``. Setting ``stop`` asks the sync to stop: rows
-    already read are written and their cursors committed, then :class:`SyncFailedError` is
-    raised with ``stopped=True``. ``handle_signals`` (main thread only) makes SIGINT and
-    SIGTERM do the same, as the CLI does.
+    is ``(n, total)``, as ``--shard n/total``. ``full_refresh`` (``True``, or the names of
+    incremental tables) ignores those tables' cursors for this run, as ``--full-refresh``.
+    Setting ``stop`` asks the sync to stop: rows already read are written and their cursors
+    committed, then :class:`SyncFailedError` is raised with ``stopped=True``.
+    ``handle_signals`` (main thread only) makes SIGINT and SIGTERM do the same, as the CLI
+    does.
 
     ``executor`` runs the sync in this process (``local``), or split into ``shards`` run in
     a local process pool (``processes``) or on a Dask cluster (``dask``, at ``address`` or
@@ -67,6 +70,8 @@ def sync(
     the sync went on are counted in ``errors`` of the result, not raised.
     """
     if executor != "local":
+        if full_refresh:
+            raise SynclineError("full_refresh runs with the local executor only")
         return _sync_sharded(
             ShardedRun(
                 texts=tuple(config_texts(config)),
@@ -88,6 +93,7 @@ def sync(
         shard=_check_shard(shard),
         invocation_id=invocation_id or str(uuid.uuid4()),
         stop=request,
+        full_refresh=_refresh(full_refresh),
     )
     engine_progress = EngineProgress(progress or NoProgress())
     with _signals(request) if handle_signals else _nothing():
@@ -188,6 +194,12 @@ def reset_state(
         finally:
             client.close()
     return cleared
+
+
+def _refresh(full_refresh: bool | Sequence[str]) -> tuple[str, ...] | None:
+    if isinstance(full_refresh, bool):
+        return () if full_refresh else None
+    return tuple(full_refresh) or None
 
 
 def _check_shard(shard: tuple[int, int] | None) -> tuple[int, int] | None:
