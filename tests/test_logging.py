@@ -48,6 +48,7 @@ def test_info_log_of_a_sync_has_every_event_as_fields(write, workdir, capsys):
     created = {e["table"]: e["change"] for e in events(first, "migrating table")}
     assert created == {
         "syncline_state": "created",
+        "syncline_state_history": "created",
         "test_some_table": "created",
         "test_sub_table": "created",
         "test_incremental_table": "created",

@@ -30,7 +30,6 @@ from syncline.engine.plugins import (
     check_external_specs,
     check_selection,
     check_selections,
-    check_table_selections,
     resolve_plugins,
 )
 from syncline.engine.summary import SourceResult, append_summaries, write_tables_metrics
@@ -55,7 +54,7 @@ def dispatch(
     config = read_config(args.paths, relaxed=relaxed)
     plugins = resolve_plugins(config)
     if args.command == "sync":
-        check_table_selections(plugins)
+        check_selections(plugins)  # before anything is created; a database source at its start
         return sync(args, config, plugins, invocation_id, console, counter, started)
     if args.command == "migrate":
         run_migrate(config, plugins, invocation_id)

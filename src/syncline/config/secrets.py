@@ -66,8 +66,13 @@ def forget_all() -> None:
         _secrets.clear()
 
 
+# What every LogRecord carries; anything else on a record is a field passed with ``extra``.
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+
+
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message (arguments merged in) with secrets masked."""
+    """Rewrites each record's message (arguments merged in) and its text fields (``extra``,
+    e.g. a retry's cause) with secrets masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if _secrets:
@@ -75,6 +80,9 @@ class RedactingFilter(logging.Filter):
             clean = redact(message)
             if clean != message:
                 record.msg, record.args = clean, None
+            for key, value in list(vars(record).items()):
+                if key not in _RECORD_ATTRS and isinstance(value, str):
+                    setattr(record, key, redact(value))
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -177,34 +176,6 @@ def resolve_plugins(config: Config) -> Plugins:
     if errors:
         raise ConfigErrors(errors)
     return Plugins(resolved["source"], resolved["destination"], resolved["transformer"])
-
-
-def check_table_selections(plugins: Plugins) -> None:
-    """Every ``tables`` / ``skip_tables`` pattern matches a table, checked before any
-    destination opens, for sources that can list their tables."""
-    errors: list[ConfigError] = []
-    for resolved in plugins.sources.values():
-        spec = resolved.configured.spec
-        if spec.registry in (Registry.LOCAL, Registry.GRPC):
-            continue  # an external plugin lists its tables once started, in the sync
-        try:
-            source = resolved.create(no_connection=True)
-        except Exception:
-            continue  # the sync itself reports a source that cannot start
-        try:
-            tables = source.tables()
-        except Exception:
-            continue  # listing needs a connection: the sync checks the selection itself
-        finally:
-            with contextlib.suppress(Exception):
-                source.close()
-        try:
-            select_tables(tables, spec.tables, spec.skip_tables, spec.skip_dependent_tables)
-        except SelectionError as e:
-            key = "skip_tables" if str(e).startswith("skip_tables") else "tables"
-            errors.append(resolved.configured.error(f"source {spec.name}: {e}", "spec", key))
-    if errors:
-        raise ConfigErrors(errors)
 
 
 def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
