@@ -90,7 +90,7 @@ def sync(
     request = StopRequest(stop)
     settings = SyncSettings(
         no_migrate=no_migrate,
-        shard=_check_shard(shard),
+        shard=check_shard(shard),
         invocation_id=invocation_id or str(uuid.uuid4()),
         stop=request,
         full_refresh=_refresh(full_refresh),
@@ -202,12 +202,16 @@ def _refresh(full_refresh: bool | Sequence[str]) -> tuple[str, ...] | None:
     return tuple(full_refresh) or None
 
 
-def _check_shard(shard: tuple[int, int] | None) -> tuple[int, int] | None:
+def check_shard(shard: tuple[int, int] | None, text: str = "") -> tuple[int, int] | None:
+    """A shard ``(num, total)`` in range; ``text`` is how the user wrote it (``--shard``)."""
     if shard is None:
         return None
     num, total = shard
-    if num < 1 or total < 1 or num > total:
-        raise SynclineError(f"invalid shard {num}/{total}: need 1 <= num <= total")
+    label = text or f"{num}/{total}"
+    if num < 1 or total < 1:
+        raise SynclineError(f"invalid shard {label}: num and total must be at least 1")
+    if num > total:
+        raise SynclineError(f"invalid shard {label}: num must not be greater than total")
     return shard
 
 

@@ -16,6 +16,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from syncline.api.inputs import config_texts
+from syncline.api.run import check_shard
 from syncline.cli.docs import write_docs
 from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
@@ -114,12 +115,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     m = _SHARD.match(text)
     if m is None:
         raise SynclineError(f"invalid shard format: {text}. Valid format is num/total, e.g. 1/4")
-    num, total = int(m.group(1)), int(m.group(2))
-    if num < 1 or total < 1:
-        raise SynclineError(f"invalid shard {text}: num and total must be at least 1")
-    if num > total:
-        raise SynclineError(f"invalid shard {text}: num must not be greater than total")
-    return num, total
+    return check_shard((int(m.group(1)), int(m.group(2))), text)
 
 
 def sync(
