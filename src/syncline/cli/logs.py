@@ -161,3 +161,20 @@ def setup_logging(
     counter = Counter()
     root.addHandler(counter)
     return counter
+
+
+def restore_logging(saved: tuple[int, bool, list[logging.Handler]]) -> None:
+    """Put the ``syncline`` logger back as ``saved_logging()`` found it, closing the log
+    file: a command run in-process (tests, a Python program) leaves no handler behind."""
+    root = logging.getLogger("syncline")
+    for handler in root.handlers:
+        if handler not in saved[2]:
+            handler.close()
+    root.setLevel(saved[0])
+    root.propagate = saved[1]
+    root.handlers[:] = saved[2]
+
+
+def saved_logging() -> tuple[int, bool, list[logging.Handler]]:
+    root = logging.getLogger("syncline")
+    return root.level, root.propagate, list(root.handlers)

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from syncline import __version__
 from syncline.cli import commands
-from syncline.cli.logs import python_level, setup_logging
+from syncline.cli.logs import python_level, restore_logging, saved_logging, setup_logging
 from syncline.cli.serve import LOG_LEVELS, find_any, serve, serve_arguments
 from syncline.config import secrets as redact
 from syncline.config.errors import ConfigError, ConfigErrors
@@ -163,6 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SynclineError as e:
             print(f"Error: {e}", file=sys.stderr)
             return 1
+    saved = saved_logging()
+    try:
+        return _run(args)
+    finally:
+        restore_logging(saved)
+
+
+def _run(args: argparse.Namespace) -> int:
     invocation_id = args.invocation_id or str(uuid.uuid4())
     counter = setup_logging(
         level=python_level(args.log_level),

@@ -27,8 +27,11 @@ KeyPath = tuple[str | int, ...]
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 _PLACEHOLDER_LINE = re.compile(r"\$\{[^}\n]+\}")  # stood in for before parsing
-# libyaml parses about ten times faster and refuses nesting deeper than 1000 levels cleanly.
+# libyaml parses about ten times faster.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Building a node tree recurses once per level, in C for libyaml: nesting is measured on the
+# event stream first, as some libyaml builds have no limit and overflow the stack instead.
+_MAX_DEPTH = 100
 _MAX_NODES = 200_000  # guards against alias expansion bombs
 # Pure-Python YAML parsing takes seconds per megabyte: a config is never this large.
 MAX_FILE_BYTES = 1024 * 1024
@@ -140,6 +143,7 @@ def _parse_section(file: str, index: int, text: str, line_offset: int) -> Docume
     placeholders = _Placeholders(text)
     text = placeholders.text
     try:
+        _check_depth(file, index, text, line_offset)
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
@@ -166,6 +170,26 @@ def _parse_section(file: str, index: int, text: str, line_offset: int) -> Docume
             "invalid YAML: nesting too deep", file=file, document=index, line=line_offset + 1
         ) from None
     return doc
+
+
+def _check_depth(file: str, index: int, text: str, line_offset: int) -> None:
+    loader = _Loader(text)
+    try:
+        depth = 0
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    raise ConfigError(
+                        f"invalid YAML: nesting deeper than {_MAX_DEPTH} levels",
+                        file=file,
+                        document=index,
+                        line=event.start_mark.line + 1 + line_offset,
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
 
 
 class _Builder:
