@@ -2,28 +2,51 @@
 
 from syncline.api.inputs import ConfigInput, load_config
 from syncline.api.results import (
+    ConnectionResult,
     NoProgress,
     Progress,
+    SourceState,
     SourceSyncResult,
     SyncFailedError,
     SyncResult,
     TableResult,
 )
-from syncline.api.run import migrate, reset_state, show_state, sync, tables, validate
+from syncline.api.run import check_connections, migrate, sync, tables, validate
+from syncline.api.state import (
+    SourceChecks,
+    SourceHistory,
+    SourceRollback,
+    read_state,
+    reset_state,
+    rollback_state,
+    show_state,
+    state_history,
+    verify_state,
+)
 
 __all__ = [
     "ConfigInput",
+    "ConnectionResult",
     "NoProgress",
     "Progress",
+    "SourceChecks",
+    "SourceHistory",
+    "SourceRollback",
+    "SourceState",
     "SourceSyncResult",
     "SyncFailedError",
     "SyncResult",
     "TableResult",
+    "check_connections",
     "load_config",
     "migrate",
+    "read_state",
     "reset_state",
+    "rollback_state",
     "show_state",
+    "state_history",
     "sync",
     "tables",
     "validate",
+    "verify_state",
 ]

@@ -77,13 +77,42 @@ class SyncFailedError(SynclineError):
     """A source failed (a failed write, a lost connection) or the sync was stopped.
 
     The message is the one the CLI prints; ``result`` holds what was done up to the failure
-    (cursors in it were committed only after their rows were durable).
+    (cursors in it were committed only after their rows were durable). ``signum`` is the
+    signal that stopped the sync, 0 when ``stop`` was set, None when it was not stopped.
     """
 
-    def __init__(self, message: str, result: SyncResult, stopped: bool = False) -> None:
+    def __init__(self, message: str, result: SyncResult, signum: int | None = None) -> None:
         super().__init__(message)
         self.result = result
-        self.stopped = stopped
+        self.signum = signum
+
+    @property
+    def stopped(self) -> bool:
+        return self.signum is not None
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    """One plugin's connection test: ``error`` is None when it connected (secrets redacted)."""
+
+    kind: str  # source or destination
+    name: str
+    path: str
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """The committed cursors of one source; ``table`` is None without ``backend_options``
+    (its cursors are not kept)."""
+
+    source: str
+    table: str | None
+    cursors: Mapping[str, str]
 
 
 class Progress(Protocol):

@@ -1,4 +1,4 @@
-"""The public operations: sync, validate, migrate, tables and state.
+"""The public operations: sync, validate, migrate, tables and check_connections.
 
 Safe from any thread and several times in one process: nothing here installs signal
 handlers (unless asked, from the main thread) or changes logging; every plugin opened is
@@ -11,12 +11,14 @@ from __future__ import annotations
 import signal
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from syncline.api.inputs import ConfigInput, config_texts, load_config
 from syncline.api.results import (
+    ConnectionResult,
     EngineProgress,
     NoProgress,
     Progress,
@@ -24,15 +26,25 @@ from syncline.api.results import (
     SyncResult,
     sync_result,
 )
+from syncline.config.models import SourceSpec
 from syncline.config.reader import read_config
+from syncline.config.secrets import redact
 from syncline.config.selection import select_sources
 from syncline.engine.migrate import run_migrate
-from syncline.engine.plugins import check_external_specs, check_selections, resolve_plugins
-from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, open_state, run_sync
+from syncline.engine.plugins import (
+    Plugins,
+    ResolvedPlugin,
+    check_external_specs,
+    check_selection,
+    check_selections,
+    resolve_plugins,
+)
+from syncline.engine.summary import SourceResult, append_summaries, write_tables_metrics
+from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, run_sync
 from syncline.executors import ExecutorName, ShardedRun, combine, run_sharded
 from syncline.plugin.errors import SynclineError
+from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import Table, flatten
-from syncline.state.keys import key_of_table
 
 
 def sync(
@@ -46,10 +58,14 @@ def sync(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     handle_signals: bool = False,
+    on_signal: Callable[[int], None] | None = None,
     invocation_id: str | None = None,
     executor: ExecutorName = "local",
     shards: int | None = None,
     address: str | None = None,
+    lock_dir: str | None = None,
+    summary_location: str | None = None,
+    tables_metrics_location: str | None = None,
 ) -> SyncResult:
     """Sync every source of ``config`` (or only ``sources``) to its destinations.
 
@@ -59,58 +75,88 @@ def sync(
     Setting ``stop`` asks the sync to stop: rows already read are written and their cursors
     committed, then :class:`SyncFailedError` is raised with ``stopped=True``.
     ``handle_signals`` (main thread only) makes SIGINT and SIGTERM do the same, as the CLI
-    does.
+    does; ``on_signal`` is then called with the signal's number first (e.g. to tell the
+    user); a second signal raises ``KeyboardInterrupt``.
 
     ``executor`` runs the sync in this process (``local``), or split into ``shards`` run in
     a local process pool (``processes``) or on a Dask cluster (``dask``, at ``address`` or
     on a local cluster on loopback); see :mod:`syncline.executors`.
 
+    ``lock_dir`` holds the sync locks of state tables (default: ``$SYNCLINE_LOCK_DIR`` or
+    the temp folder). ``summary_location`` gets a JSON line per source and destination, and
+    ``tables_metrics_location`` a table of per-table figures, as CloudQuery's flags of the
+    same names; both are written also when the sync fails.
+
     Returns per-source and per-table figures; a source that fails raises
     :class:`SyncFailedError` (its ``result`` holds what was done). Tables that failed while
     the sync went on are counted in ``errors`` of the result, not raised.
     """
+    reports = _Reports(summary_location, tables_metrics_location)
     if executor != "local":
+        if shard is not None:
+            raise SynclineError("--shard runs one shard here: use it with --executor local")
         if full_refresh:
-            raise SynclineError("full_refresh runs with the local executor only")
-        return _sync_sharded(
-            ShardedRun(
-                texts=tuple(config_texts(config)),
-                executor=executor,
-                invocation_id=invocation_id or str(uuid.uuid4()),
-                shards=shards,
-                address=address,
-                sources=tuple(sources) if sources is not None else None,
-                tables=tuple(tables) if tables is not None else None,
-                no_migrate=no_migrate,
-            ),
-            progress or NoProgress(),
+            raise SynclineError("--full-refresh runs with --executor local only")
+        if shards is not None and shards < 1:
+            raise SynclineError(f"invalid --shards {shards}: must be at least 1")
+        run = ShardedRun(
+            texts=tuple(config_texts(config)),
+            executor=executor,
+            invocation_id=invocation_id or str(uuid.uuid4()),
+            shards=shards,
+            address=address,
+            sources=tuple(sources) if sources is not None else None,
+            tables=tuple(tables) if tables is not None else None,
+            no_migrate=no_migrate,
         )
+        return _sync_sharded(run, progress or NoProgress(), reports)
     cfg = select_sources(load_config(config), sources, tables)
     plugins = resolve_plugins(cfg)
+    check_selections(plugins)  # before anything is created; a database source at its start
     request = StopRequest(stop)
     settings = SyncSettings(
         no_migrate=no_migrate,
         shard=check_shard(shard),
         invocation_id=invocation_id or str(uuid.uuid4()),
         stop=request,
-        full_refresh=_refresh(full_refresh),
+        lock_dir=lock_dir,
+        full_refresh=_refresh(full_refresh, plugins),
     )
     engine_progress = EngineProgress(progress or NoProgress())
-    with _signals(request) if handle_signals else _nothing():
+    results: list[SourceResult] = []
+    with _signals(request, on_signal) if handle_signals else nullcontext():
         try:
             results = run_sync(cfg, plugins, settings, engine_progress)
         except SyncFailed as e:
-            raise SyncFailedError(
-                str(e), sync_result(e.results), stopped=e.interrupted is not None
-            ) from e
+            results = e.results
+            raise SyncFailedError(str(e), sync_result(e.results), signum=e.interrupted) from e
+        finally:
+            reports.write(results)
     return sync_result(results)
 
 
-def _sync_sharded(run: ShardedRun, progress: Progress) -> SyncResult:
+@dataclass(frozen=True)
+class _Reports:
+    """The summary and metrics files a sync leaves, when asked for."""
+
+    summary_location: str | None
+    tables_metrics_location: str | None
+
+    def write(self, results: list[SourceResult]) -> None:
+        if self.summary_location and results:
+            append_summaries(self.summary_location, results)
+        if self.tables_metrics_location and results:
+            write_tables_metrics(self.tables_metrics_location, results)
+
+
+def _sync_sharded(run: ShardedRun, progress: Progress, reports: _Reports) -> SyncResult:
     # Checked here, before anything is created: the same errors as a local sync.
-    select_sources(read_config([], texts=list(run.texts)), run.sources, run.tables)
-    outcomes = run_sharded(run, progress.rows)
-    results, errors = combine(outcomes)
+    cfg = select_sources(read_config([], texts=list(run.texts)), run.sources, run.tables)
+    check_selections(resolve_plugins(cfg))
+    for src in cfg.sources:
+        progress.source_started(src.spec.name, src.spec.destinations)
+    results, errors = combine(run_sharded(run, progress.rows))
+    reports.write(results)
     result = sync_result(results)
     for source in result.sources:
         progress.source_finished(source)
@@ -119,11 +165,15 @@ def _sync_sharded(run: ShardedRun, progress: Progress) -> SyncResult:
     return result
 
 
-def validate(config: ConfigInput) -> None:
-    """Check a config as ``syncline validate-config`` does; raises ``ConfigErrors``."""
+def validate(config: ConfigInput) -> list[tuple[str, str]]:
+    """Check a config as ``syncline validate-config`` does; raises ``ConfigErrors``.
+
+    Returns (source, why) for each source whose tables can be checked only once it has
+    connected (a database, an external plugin): a sync checks those at its start.
+    """
     plugins = resolve_plugins(load_config(config))
     check_external_specs(plugins)
-    check_selections(plugins)
+    return check_selections(plugins)
 
 
 def migrate(config: ConfigInput, *, invocation_id: str | None = None) -> None:
@@ -132,74 +182,86 @@ def migrate(config: ConfigInput, *, invocation_id: str | None = None) -> None:
     run_migrate(cfg, resolve_plugins(cfg), invocation_id or str(uuid.uuid4()))
 
 
-def tables(config: ConfigInput) -> dict[str, list[Table]]:
-    """Every table each source offers (children flattened after their parents)."""
+def tables(
+    config: ConfigInput, *, selected: bool = False, flat: bool = True
+) -> dict[str, list[Table]]:
+    """The tables each source offers: {source: tables}, in config order.
+
+    ``selected``: only those the source's ``tables`` / ``skip_tables`` select (as
+    ``syncline tables --filter spec``). ``flat``: children listed after their parents;
+    otherwise only top-level tables, with their children in ``relations``.
+    """
     cfg = load_config(config, relaxed=True)
     plugins = resolve_plugins(cfg)
     out: dict[str, list[Table]] = {}
     for src in cfg.sources:
-        source = plugins.sources[src.spec.name].create(no_connection=True)
+        spec: SourceSpec = src.spec
+        source = plugins.sources[spec.name].create(no_connection=True)
         try:
-            out[src.spec.name] = flatten(source.tables())
+            found = source.tables()
         finally:
             source.close()
+        if selected:
+            try:
+                found = select_tables(
+                    found, spec.tables, spec.skip_tables, spec.skip_dependent_tables
+                )
+            except SelectionError as e:
+                raise SynclineError(f"source {spec.name}: {e}") from None
+        out[spec.name] = flatten(found) if flat else found
     return out
 
 
-def show_state(config: ConfigInput) -> dict[str, dict[str, str]]:
-    """The committed cursors of each source with a state backend: {source: {key: value}}."""
-    cfg = load_config(config, relaxed=True)
-    plugins = resolve_plugins(cfg)
-    out: dict[str, dict[str, str]] = {}
-    for spec in cfg.source_specs():
-        client = open_state(spec, cfg, plugins)
-        if client is None:
-            continue
-        try:
-            out[spec.name] = dict(client.items())
-        finally:
-            client.close()
+def check_connections(config: ConfigInput) -> list[ConnectionResult]:
+    """Connect every source and destination once (sources also check their table
+    selection); one result per plugin, sources first. Failures are returned, not raised."""
+    plugins = resolve_plugins(load_config(config, relaxed=True))
+    out: list[ConnectionResult] = []
+    for kind, items in (("source", plugins.sources), ("destination", plugins.destinations)):
+        for name, resolved in items.items():
+            error: str | None = None
+            try:
+                _connect(resolved)
+            except Exception as e:
+                error = redact(str(e).strip())
+            out.append(ConnectionResult(kind, name, resolved.configured.spec.path, error))
     return out
 
 
-def reset_state(
-    config: ConfigInput,
-    *,
-    sources: Sequence[str] | None = None,
-    tables: Sequence[str] | None = None,
-) -> dict[str, list[str]]:
-    """Clear cursors (all, or only those of ``tables``) so the next sync reads in full.
-
-    Returns the keys cleared per source.
-    """
-    cfg = load_config(config, relaxed=True)
-    plugins = resolve_plugins(cfg)
-    known_sources = {s.name for s in cfg.source_specs()}
-    for name in sources or []:
-        if name not in known_sources:
-            raise SynclineError(f"unknown source {name}")
-    cleared: dict[str, list[str]] = {}
-    for spec in cfg.source_specs():
-        if sources and spec.name not in sources:
-            continue
-        client = open_state(spec, cfg, plugins)
-        if client is None:
-            continue
-        try:
-            keys = [
-                k for k in client.items() if not tables or any(key_of_table(k, t) for t in tables)
-            ]
-            client.commit(dict.fromkeys(keys))
-            cleared[spec.name] = keys
-        finally:
-            client.close()
-    return cleared
+def _connect(resolved: ResolvedPlugin) -> None:
+    plugin: Any = resolved.create()
+    try:
+        plugin.test_connection()
+        if resolved.kind == "source":
+            check_selection(resolved, plugin.tables())
+    finally:
+        plugin.close()
 
 
-def _refresh(full_refresh: bool | Sequence[str]) -> tuple[str, ...] | None:
+def _refresh(full_refresh: bool | Sequence[str], plugins: Plugins) -> tuple[str, ...] | None:
     if isinstance(full_refresh, bool):
         return () if full_refresh else None
-    return tuple(full_refresh) or None
+    if not full_refresh:
+        return None
+    incremental = {
+        t.name
+        for resolved in plugins.sources.values()
+        for t in source_tables(resolved)
+        if t.is_incremental
+    }
+    for name in full_refresh:
+        if name not in incremental:
+            raise SynclineError(f"--full-refresh: {name} is not an incremental table of any source")
+    return tuple(full_refresh)
+
+
+def source_tables(resolved: ResolvedPlugin) -> list[Table]:
+    """A source's tables, children flattened after their parents, without connecting."""
+    source = resolved.create(no_connection=True)
+    try:
+        return flatten(source.tables())
+    finally:
+        source.close()
 
 
 def check_shard(shard: tuple[int, int] | None, text: str = "") -> tuple[int, int] | None:
@@ -216,22 +278,19 @@ def check_shard(shard: tuple[int, int] | None, text: str = "") -> tuple[int, int
 
 
 @contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
-@contextmanager
-def _signals(request: StopRequest) -> Iterator[None]:
+def _signals(request: StopRequest, on_signal: Callable[[int], None] | None) -> Iterator[None]:
     """SIGINT/SIGTERM stop the sync after the rows already read; a second one stops now."""
     if threading.current_thread() is not threading.main_thread():
         raise SynclineError("handle_signals=True needs the main thread")
 
-    def on_signal(signum: int, frame: Any) -> None:
+    def handle(signum: int, frame: Any) -> None:
         if request.is_set():
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt  # a second signal: stop now
+        if on_signal is not None:
+            on_signal(signum)
         request.request(signum)
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table as RichTable
 
-from syncline.engine.summary import SourceResult
+from syncline.api.results import SourceSyncResult
 
 log = logging.getLogger("syncline.progress")
 
@@ -68,7 +68,7 @@ class TerminalProgress:
     def table_error(self, table: str, message: str) -> None:
         self.counts.errors += 1
 
-    def source_finished(self, result: SourceResult) -> None:
+    def source_finished(self, result: SourceSyncResult) -> None:
         if self.live is not None:
             self.live.stop()
             self.live = None
@@ -107,5 +107,5 @@ class LogProgress:
     def table_error(self, table: str, message: str) -> None:
         self.counts.errors += 1
 
-    def source_finished(self, result: SourceResult) -> None:
+    def source_finished(self, result: SourceSyncResult) -> None:
         """Rows per table are in the log already (the engine logs each table's end)."""

@@ -1,4 +1,4 @@
-"""``syncline state verify|history|rollback``."""
+"""``syncline state ...``: the flags of each action and how its result is shown."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from syncline.config.models import SourceSpec
-from syncline.engine.plugins import Plugins
-from syncline.engine.verify import verify_cursors
+from syncline import api
 from syncline.plugin.errors import SynclineError
-from syncline.state.client import CursorStore, StateClient
-from syncline.state.keys import key_of_table
+
+_NO_BACKEND = "no backend_options, cursors are not kept"
 
 
 def add_state_actions(
@@ -31,18 +29,6 @@ def add_state_actions(
     verify.add_argument("paths", nargs="+", metavar="PATH")
     verify.add_argument("--source", action="append", default=[], help="only this source")
     add_history_actions(sub, command)
-
-
-def verify(spec: SourceSpec, client: CursorStore, plugins: Plugins) -> int:
-    """Print one line per cursor and destination; the number of mismatches."""
-    checks = verify_cursors(spec, client.items(), plugins)
-    if not checks:
-        print(f"source {spec.name}: no cursors")
-    for c in checks:
-        where = f"{c.table} on {c.destination}" if c.destination else "-"
-        verdict = "ok" if c.ok else f"MISMATCH: {c.problem}"
-        print(f"source {spec.name}: {c.key} = {c.value}: {where}: {verdict}")
-    return sum(not c.ok for c in checks)
 
 
 def add_history_actions(
@@ -71,22 +57,56 @@ def add_history_actions(
     rollback.add_argument("--source", action="append", default=[], help="only this source")
 
 
-def _wanted(key: str, tables: list[str]) -> bool:
-    return not tables or any(key_of_table(key, t) for t in tables)
+def _grid(grid: RichTable) -> None:
+    Console(file=sys.stdout, highlight=False, width=200).print(grid)
 
 
-def history(spec: SourceSpec, client: CursorStore, tables: list[str]) -> None:
-    if not isinstance(client, StateClient):
-        print(f"source {spec.name}: this backend keeps no history")
-        return
-    grid = RichTable(title=f"source {spec.name}")
-    for col in ("key", "version", "value", "committed at"):
-        grid.add_column(col)
-    for v in client.history():
-        if _wanted(v.key, tables):
+def show(states: list[api.SourceState]) -> None:
+    for s in states:
+        if s.table is None:
+            print(f"source {s.source}: {_NO_BACKEND}")
+            continue
+        print(f"source {s.source}: state table {s.table}")
+        grid = RichTable()
+        grid.add_column("key")
+        grid.add_column("value")
+        for k, v in s.cursors.items():
+            grid.add_row(k, v)
+        _grid(grid)
+
+
+def verify(results: list[api.SourceChecks]) -> None:
+    """One line per cursor and destination; raises when any does not match."""
+    for r in results:
+        if r.table is None:
+            print(f"source {r.source}: {_NO_BACKEND}")
+            continue
+        if not r.checks:
+            print(f"source {r.source}: no cursors")
+        for c in r.checks:
+            where = f"{c.table} on {c.destination}" if c.destination else "-"
+            verdict = "ok" if c.ok else f"MISMATCH: {c.problem}"
+            print(f"source {r.source}: {c.key} = {c.value}: {where}: {verdict}")
+    mismatches = sum(r.mismatches for r in results)
+    if mismatches:
+        raise SynclineError(f"{mismatches} cursor(s) do not match their destination tables")
+
+
+def history(results: list[api.SourceHistory]) -> None:
+    for r in results:
+        if r.table is None:
+            print(f"source {r.source}: {_NO_BACKEND}")
+            continue
+        if r.versions is None:
+            print(f"source {r.source}: this backend keeps no history")
+            continue
+        grid = RichTable(title=f"source {r.source}")
+        for col in ("key", "version", "value", "committed at"):
+            grid.add_column(col)
+        for v in r.versions:
             value = "(cleared)" if v.value is None else v.value
             grid.add_row(v.key, str(v.version), value, v.committed_at.isoformat())
-    Console(file=sys.stdout, highlight=False, width=200).print(grid)
+        _grid(grid)
 
 
 def parse_target(text: str) -> int | datetime:
@@ -101,27 +121,16 @@ def parse_target(text: str) -> int | datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def rollback(spec: SourceSpec, client: CursorStore, to: int | datetime, tables: list[str]) -> None:
-    if not isinstance(client, StateClient):
-        raise SynclineError(f"source {spec.name}: this backend keeps no history to roll back")
-    versions = [v for v in client.history() if _wanted(v.key, tables)]
-    keys = sorted({v.key for v in versions} | {k for k in client.items() if _wanted(k, tables)})
-    changes: dict[str, str | None] = {}
-    for key in keys:
-        mine = [v for v in versions if v.key == key]  # newest first
-        if isinstance(to, int):
-            match = next((v for v in mine if v.version == to), None)
-            if match is None:
-                print(f"source {spec.name}: {key} has no version {to} in its history; unchanged")
-                continue
-        else:
-            match = next((v for v in mine if v.committed_at <= to), None)
-        value = match.value if match is not None else None  # None: no cursor yet at that time
-        if client.get(key) != value:
-            changes[key] = value
-    client.commit(changes)
-    for key, value in changes.items():
-        shown = "(cleared: the next sync is full)" if value is None else value
-        print(f"source {spec.name}: {key} set back to {shown}")
-    if not changes:
-        print(f"source {spec.name}: no cursor changed")
+def rollback(paths: list[str], to_text: str, sources: list[str], tables: list[str]) -> None:
+    to = parse_target(to_text)
+    for r in api.rollback_state(paths, to, sources=sources, tables=tables):
+        if r.table is None:
+            print(f"source {r.source}: {_NO_BACKEND}")
+            continue
+        for key in r.unchanged:
+            print(f"source {r.source}: {key} has no version {to} in its history; unchanged")
+        for key, value in r.changes.items():
+            shown = "(cleared: the next sync is full)" if value is None else value
+            print(f"source {r.source}: {key} set back to {shown}")
+        if not r.changes:
+            print(f"source {r.source}: no cursor changed")

@@ -44,6 +44,9 @@ class Document:
     index: int  # 1-based, as users count
     data: Any
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    # With ``defer_env``: each ``${NAME}`` left unset (kept as written), with its error, for
+    # commands that need only some documents (``state``) to raise only where it matters.
+    unset: list[tuple[KeyPath, ConfigError]] = field(default_factory=list)
 
     def line_of(self, path: KeyPath) -> int | None:
         # The closest enclosing key that has a recorded line.
@@ -81,7 +84,7 @@ def expand_paths(paths: list[str]) -> list[Path]:
     return files
 
 
-def load_documents(paths: list[str]) -> list[Document]:
+def load_documents(paths: list[str], *, defer_env: bool = False) -> list[Document]:
     docs: list[Document] = []
     for f in expand_paths(paths):
         try:
@@ -94,11 +97,11 @@ def load_documents(paths: list[str]) -> list[Document]:
             text = f.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"cannot read file: {e}", file=str(f)) from e
-        docs.extend(load_text(str(f), text))
+        docs.extend(load_text(str(f), text, defer_env=defer_env))
     return docs
 
 
-def load_text(file: str, text: str) -> list[Document]:
+def load_text(file: str, text: str, *, defer_env: bool = False) -> list[Document]:
     """The documents of one config text; ``file`` is the name errors give it."""
     docs: list[Document] = []
     text = text.replace("\r\n", "\n")
@@ -106,7 +109,7 @@ def load_text(file: str, text: str) -> list[Document]:
     # Line offset of each section, so YAML errors point into the file.
     offset = 0
     for i, section in enumerate(sections, start=1):
-        doc = _parse_section(file, i, section, offset)
+        doc = _parse_section(file, i, section, offset, defer_env)
         offset += section.count("\n") + 2
         if doc is not None:
             docs.append(doc)
@@ -138,7 +141,9 @@ class _Placeholders:
         return self._token.sub(lambda m: self.originals[m.group(0)], value)
 
 
-def _parse_section(file: str, index: int, text: str, line_offset: int) -> Document | None:
+def _parse_section(
+    file: str, index: int, text: str, line_offset: int, defer_env: bool = False
+) -> Document | None:
     doc = Document(file=file, index=index, data=None)
     placeholders = _Placeholders(text)
     text = placeholders.text
@@ -162,7 +167,7 @@ def _parse_section(file: str, index: int, text: str, line_offset: int) -> Docume
         ) from None
     if node is None:
         return None  # an empty section (e.g. a trailing ---)
-    builder = _Builder(doc, line_offset, placeholders)
+    builder = _Builder(doc, line_offset, placeholders, defer_env)
     try:
         doc.data = builder.build(node, ())
     except RecursionError:
@@ -193,8 +198,11 @@ def _check_depth(file: str, index: int, text: str, line_offset: int) -> None:
 
 
 class _Builder:
-    def __init__(self, doc: Document, line_offset: int, placeholders: _Placeholders) -> None:
+    def __init__(
+        self, doc: Document, line_offset: int, placeholders: _Placeholders, defer_env: bool
+    ) -> None:
         self.doc = doc
+        self.defer_env = defer_env
         self.placeholders = placeholders
         self.offset = line_offset
         self.count = 0
@@ -213,8 +221,7 @@ class _Builder:
                 key = str(key)
                 if self.placeholders.originals:
                     key = _PLACEHOLDER.sub(
-                        lambda m: _resolve(m.group(1), self.doc, path),
-                        self.placeholders.restore(key),
+                        lambda m: self._resolve(m, path), self.placeholders.restore(key)
                     )
                 sub = (*path, key)
                 self.doc.lines[sub] = knode.start_mark.line + 1 + self.offset
@@ -251,12 +258,19 @@ class _Builder:
             err.line = node.start_mark.line + 1 + self.offset
             raise err from None
 
-    def _expand(self, value: str, plain: bool, path: KeyPath) -> Any:
-        def repl(m: re.Match[str]) -> str:
-            return _resolve(m.group(1), self.doc, path)
+    def _resolve(self, m: re.Match[str], path: KeyPath) -> str:
+        name = m.group(1)
+        if self.defer_env and not name.startswith(("file:", "time:")) and name not in os.environ:
+            self.doc.unset.append((path, self.doc.error(f"env variable {name} not found", path)))
+            return m.group(0)
+        return _resolve(name, self.doc, path)
 
+    def _expand(self, value: str, plain: bool, path: KeyPath) -> Any:
+        unset = len(self.doc.unset)
         whole = _PLACEHOLDER.fullmatch(value) is not None
-        expanded = _PLACEHOLDER.sub(repl, value)
+        expanded = _PLACEHOLDER.sub(lambda m: self._resolve(m, path), value)
+        if len(self.doc.unset) > unset:
+            return expanded  # kept as written
         if whole and plain:
             try:
                 return yaml.safe_load(expanded) if expanded.strip() else expanded

@@ -59,17 +59,23 @@ class Config:
 
 
 def read_config(
-    paths: list[str], *, relaxed: bool = False, texts: list[tuple[str, str]] | None = None
+    paths: list[str],
+    *,
+    relaxed: bool = False,
+    texts: list[tuple[str, str]] | None = None,
+    defer_env: bool = False,
 ) -> Config:
     """Load, check every document, then check the documents against each other.
 
     ``relaxed`` is for commands that use only part of a config (tables, test-connection):
     sources need not list destinations and one plugin of either kind is enough. ``texts``
     are configs given as text, as (name for errors, YAML) pairs, read after the files.
+    ``defer_env`` keeps unset ``${NAME}`` as written and records them on each document
+    (``doc.unset``): the caller raises them for the documents it uses.
     """
-    docs = load_documents(paths) if paths else []
+    docs = load_documents(paths, defer_env=defer_env) if paths else []
     for name, text in texts or []:
-        docs.extend(load_text(name, text))
+        docs.extend(load_text(name, text, defer_env=defer_env))
     paths = paths + [name for name, _ in texts or []]
     config = Config(files=sorted({d.file for d in docs}))
     errors: list[ConfigError] = []
@@ -77,7 +83,8 @@ def read_config(
         try:
             kind, configured = _parse_document(doc)
         except ConfigError as e:
-            errors.append(e)
+            # a value left unset is the likelier cause than the type it then has
+            errors.append(doc.unset[0][1] if doc.unset else e)
             continue
         lists = {"source": config.sources, "destination": config.destinations}
         lists.get(kind, config.transformers).append(configured)
