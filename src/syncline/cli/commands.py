@@ -10,6 +10,7 @@ import logging
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -126,7 +127,8 @@ def sync(
             full_refresh=tuple(args.table) or args.full_refresh,
             no_migrate=args.no_migrate,
             progress=_Shown(view),
-            handle_signals=local,
+            # from another thread (a program running the CLI in-process) signals stay its own
+            handle_signals=local and threading.current_thread() is threading.main_thread(),
             on_signal=_tell_stopping,
             invocation_id=invocation_id,
             executor=args.executor,

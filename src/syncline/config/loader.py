@@ -185,11 +185,12 @@ def _check_depth(file: str, index: int, text: str, line_offset: int) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > _MAX_DEPTH:
+                    mark = event.start_mark
                     raise ConfigError(
                         f"invalid YAML: nesting deeper than {_MAX_DEPTH} levels",
                         file=file,
                         document=index,
-                        line=event.start_mark.line + 1 + line_offset,
+                        line=mark.line + 1 + line_offset if mark is not None else None,
                     )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
