@@ -196,11 +196,7 @@ def tables(
     out: dict[str, list[Table]] = {}
     for src in cfg.sources:
         spec: SourceSpec = src.spec
-        source = plugins.sources[spec.name].create(no_connection=True)
-        try:
-            found = source.tables()
-        finally:
-            source.close()
+        found = _listed(plugins.sources[spec.name])
         if selected:
             try:
                 found = select_tables(
@@ -257,9 +253,14 @@ def _refresh(full_refresh: bool | Sequence[str], plugins: Plugins) -> tuple[str,
 
 def source_tables(resolved: ResolvedPlugin) -> list[Table]:
     """A source's tables, children flattened after their parents, without connecting."""
+    return flatten(_listed(resolved))
+
+
+def _listed(resolved: ResolvedPlugin) -> list[Table]:
     source = resolved.create(no_connection=True)
     try:
-        return flatten(source.tables())
+        tables: list[Table] = source.tables()
+        return tables
     finally:
         source.close()
 
