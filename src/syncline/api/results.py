@@ -105,16 +105,6 @@ class ConnectionResult:
         return self.error is None
 
 
-@dataclass(frozen=True)
-class SourceState:
-    """The committed cursors of one source; ``table`` is None without ``backend_options``
-    (its cursors are not kept)."""
-
-    source: str
-    table: str | None
-    cursors: Mapping[str, str]
-
-
 class Progress(Protocol):
     """Callbacks a sync reports through, from the thread that runs it.
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from syncline.api.inputs import ConfigInput, read_input
-from syncline.api.results import SourceState
 from syncline.api.run import source_tables
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.config.models import SourceSpec
@@ -25,6 +24,16 @@ from syncline.plugin.errors import SynclineError
 from syncline.state.client import CursorStore, StateClient
 from syncline.state.history import CursorVersion
 from syncline.state.keys import key_of_table
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """The committed cursors of one source; ``table`` is None without ``backend_options``
+    (its cursors are not kept)."""
+
+    source: str
+    table: str | None
+    cursors: Mapping[str, str]
 
 
 @dataclass(frozen=True)
