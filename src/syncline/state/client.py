@@ -10,26 +10,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-import pyarrow as pa
-
+from syncline.config.models import WriteMode
 from syncline.plugin.contracts import DestinationPlugin
 from syncline.plugin.errors import StateError
-from syncline.schema.arrow import to_arrow_schema
-from syncline.schema.table import Column, Table
+from syncline.state.codec import Commit, VersionedCursors, state_table
 from syncline.state.history import CursorVersion, history_record, history_table, versions_from
 
-
-def state_table(name: str, upsert: bool = True) -> Table:
-    """``key`` (primary key on upserting backends), ``value``, ``version``."""
-    return Table(
-        name=name,
-        description="Cursors of incremental tables",
-        columns=(
-            Column("key", pa.utf8(), primary_key=upsert, not_null=upsert),
-            Column("value", pa.utf8()),
-            Column("version", pa.uint64()),
-        ),
-    )
+__all__ = ["CursorStore", "StateClient", "state_table"]
 
 
 class CursorStore(Protocol):
@@ -49,60 +36,60 @@ class StateClient:
         self.backend = backend
         self.table = state_table(table_name, upsert)
         self.history_table = history_table(table_name, upsert)
-        # key -> (value, version); a cleared key keeps its version with value None, so a
-        # later value still outranks the cleared row on append-only backends.
-        self._values: dict[str, tuple[str | None, int]] = {}
+        self.cursors = VersionedCursors()
+        # Without a key to upsert on, each commit adds a row per key: where the backend can
+        # delete, the row a commit supersedes goes (its value stays in the history table),
+        # so a load reads one row per key however many syncs ran.
+        self._prune = not upsert and WriteMode.OVERWRITE in backend.write_modes
         self.commits = 0
 
     def load(self) -> None:
         """Create the state table if needed and read every key (highest version wins)."""
         try:
             self.backend.migrate_tables([self.table, self.history_table], False)
-            rows: dict[str, tuple[str | None, int]] = {}
-            for record in self.backend.read(self.table):
-                for r in record.to_pylist():
-                    version = r["version"] or 0
-                    old = rows.get(r["key"])
-                    if old is None or version >= old[1]:
-                        rows[r["key"]] = (r["value"], version)
-            self._values = rows
+            self.cursors.load(self.backend.read(self.table))
         except Exception as e:
             raise StateError(f"cannot read state table {self.table.name}: {e}") from e
+        if self._prune and self.cursors.outranked:
+            # Left by a commit interrupted before its superseded rows were deleted.
+            self._delete_versions(self.cursors.outranked)
+            self.cursors.outranked = {}
 
     def get(self, key: str) -> str | None:
-        entry = self._values.get(key)
-        return entry[0] if entry else None
+        return self.cursors.get(key)
 
     def items(self) -> dict[str, str]:
         """Keys that hold a value."""
-        return {k: v for k, (v, _) in sorted(self._values.items()) if v is not None}
+        return self.cursors.items()
 
     def commit(self, values: Mapping[str, str | None]) -> None:
         """Write the changed keys as one durable batch. ``None`` clears a key."""
-        changed = {k: v for k, v in values.items() if self.get(k) != v}
-        if not changed:
+        commit = self.cursors.changes(values)
+        if commit is None:
             return
-        keys = sorted(changed)
-        versions = [self._values.get(k, (None, 0))[1] + 1 for k in keys]
-        record = pa.RecordBatch.from_pydict(
-            {
-                "key": keys,
-                "value": [changed[k] for k in keys],
-                "version": pa.array(versions, pa.uint64()),
-            },
-            schema=to_arrow_schema(self.table),
-        )
         try:
-            self.backend.write_batch(self.table, [self.backend.prepare(self.table, record)])
+            record = self.backend.prepare(self.table, commit.record(self.table))
+            self.backend.write_batch(self.table, [record])
         except Exception as e:
             raise StateError(f"cannot write state table {self.table.name}: {e}") from e
-        self._record_history(changed, dict(zip(keys, versions, strict=True)))
-        for k, ver in zip(keys, versions, strict=True):
-            self._values[k] = (changed[k], ver)
+        self._record_history(commit)
+        self.cursors.apply(commit)
+        if self._prune and commit.superseded:
+            self._delete_versions({k: [v] for k, v in commit.superseded.items()})
         self.commits += 1
 
-    def _record_history(self, values: Mapping[str, str | None], versions: dict[str, int]) -> None:
-        record = history_record(self.history_table, values, versions, datetime.now(UTC))
+    def _delete_versions(self, versions: Mapping[str, list[int]]) -> None:
+        try:
+            for key, outranked in sorted(versions.items()):
+                for version in outranked:
+                    self.backend.delete_record(self.table, {"key": key, "version": version})
+        except Exception as e:
+            raise StateError(f"cannot delete old rows of state table {self.table.name}: {e}") from e
+
+    def _record_history(self, commit: Commit) -> None:
+        record = history_record(
+            self.history_table, commit.values, commit.versions, datetime.now(UTC)
+        )
         try:
             self.backend.write_batch(
                 self.history_table, [self.backend.prepare(self.history_table, record)]
