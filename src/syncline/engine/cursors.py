@@ -15,7 +15,7 @@ from typing import Any
 
 from syncline.schema.table import Table
 from syncline.state.client import CursorStore
-from syncline.state.keys import key_of_table, keys_of_table
+from syncline.state.keys import belongs_to, keys_of
 from syncline.writers.batch import BatchWriter
 
 log = logging.getLogger("syncline.engine")
@@ -47,7 +47,7 @@ def guard_cursors(
     cursors = state.items()
     reset: list[str] = []
     for table in tables:
-        keys = keys_of_table(cursors, table.name) if table.is_incremental else []
+        keys = keys_of(cursors, table.name) if table.is_incremental else []
         if not keys:
             continue
         for target in targets:
@@ -79,7 +79,7 @@ class RefreshView:
         self._held: dict[str, str] = {}
 
     def refreshes(self, key: str) -> bool:
-        return any(key_of_table(key, t) for t in self.tables)
+        return any(belongs_to(key, t) for t in self.tables)
 
     def get(self, key: str) -> str | None:
         return None if self.refreshes(key) else self.state.get(key)

@@ -11,7 +11,7 @@ from syncline.engine.plugins import Plugins
 from syncline.engine.transform import DestinationTransform
 from syncline.schema.selection import select_tables
 from syncline.schema.table import Table, flatten
-from syncline.state.keys import key_of_table
+from syncline.state.keys import table_of
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,12 @@ def verify_cursors(
         )
     finally:
         source.close()
-    incremental = [t for t in selected if t.is_incremental]
+    by_name = {t.name: t for t in selected if t.is_incremental}
     checks: list[CursorCheck] = []
     present: dict[tuple[str, str], bool] = {}
     for key, value in cursors.items():
-        table = next((t for t in incremental if key_of_table(key, t.name)), None)
+        owner = table_of(key, by_name)
+        table = by_name[owner] if owner is not None else None
         if table is None:
             orphan = "no selected incremental table of this source owns this key"
             checks.append(CursorCheck(key, value, None, None, orphan))
