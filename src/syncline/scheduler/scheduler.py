@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.messages import Checkpoint, Insert, MigrateTable, SyncError, SyncMessage, TableDone
-from syncline.plugin.contracts import SyncOptions
+from syncline.plugin.contracts import NoState, StateReader, SyncOptions
 from syncline.schema.arrow import column_array, rows_to_record, to_arrow_schema
 from syncline.schema.internal import (
     CQ_ID,
@@ -37,9 +37,10 @@ from syncline.schema.table import Table, flatten
 from syncline.schema.types import UUID
 
 Row = Mapping[str, Any]
-# A resolver gets the client and the parent row (None for top-level tables) and yields
-# row dicts, record batches (bulk rows) or Checkpoints.
-Resolver = Callable[[Any, Row | None], Iterable[Row | pa.RecordBatch | Checkpoint]]
+# The one way a source reads a table: its resolver gets the client, the parent row (None for
+# top-level tables) and the committed cursors, and yields row dicts, record batches (bulk
+# rows) or Checkpoints (after the rows they cover).
+Resolver = Callable[[Any, Row | None, StateReader], Iterable[Row | pa.RecordBatch | Checkpoint]]
 
 MAX_DEPTH = 4
 _DONE = object()
@@ -67,9 +68,11 @@ class Scheduler:
         clients: Sequence[Any],
         options: SchedulerOptions | None = None,
         logger: logging.Logger | None = None,
+        state: StateReader | None = None,
     ) -> None:
         self.tables = tables
         self.resolvers = resolvers
+        self.state = state or NoState()
         self.clients = list(clients) or [None]
         self.opts = options or SchedulerOptions()
         self.log = logger or logging.getLogger("syncline.scheduler")
@@ -154,7 +157,7 @@ class Scheduler:
             started = time.monotonic()
 
         try:
-            for item in resolver(client, parent):
+            for item in resolver(client, parent, self.state):
                 if isinstance(item, Checkpoint):
                     flush()
                     self._emit(item)
@@ -249,6 +252,7 @@ def sync_selected(
     resolvers: Mapping[str, Resolver],
     clients: Callable[[], Sequence[Any]],
     *,
+    state: StateReader,
     concurrency: int,
     batch_rows: int,
     logger: logging.Logger | None = None,
@@ -272,5 +276,6 @@ def sync_selected(
             shard=options.shard,
         ),
         logger,
+        state,
     )
     return scheduler.run()

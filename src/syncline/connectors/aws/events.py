@@ -12,7 +12,10 @@ from syncline.connectors.aws.clients import AwsClient
 from syncline.connectors.aws.handwritten import Item, paginate, row, table
 from syncline.messages import Checkpoint
 from syncline.plugin.contracts import StateReader
+from syncline.scheduler.scheduler import Row
 from syncline.schema.types import JSON
+from syncline.state.cursors import advance, inclusive_start
+from syncline.state.keys import cursor_key as table_cursor_key
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -42,11 +45,14 @@ FIRST_SYNC_LOOKBACK = timedelta(days=90)
 
 
 def cursor_key(client: AwsClient) -> str:
-    return f"aws_cloudtrail_events/{client.account_id}/{client.region}"
+    return table_cursor_key(CLOUDTRAIL_EVENTS.name, client.account_id, client.region)
 
 
 def cloudtrail_events(
-    client: AwsClient, state: StateReader, lag: timedelta = timedelta(0)
+    client: AwsClient,
+    parent: Row | None,
+    state: StateReader,
+    lag: timedelta = timedelta(0),
 ) -> Iterator[Item | Checkpoint]:
     """The cursor holds the newest event time and the ids of the events from ``lag`` before
     it up to it: the next sync starts ``lag`` early and skips those, so a late event is
@@ -54,7 +60,7 @@ def cloudtrail_events(
     key = cursor_key(client)
     saved = json.loads(state.get(key) or "null")
     cursor = datetime.fromisoformat(saved["time"]) if saved else None
-    start = cursor - lag if cursor else datetime.now(UTC) - FIRST_SYNC_LOOKBACK
+    start = inclusive_start(cursor, lag) or datetime.now(UTC) - FIRST_SYNC_LOOKBACK
     seen = set(saved["ids"]) if saved else set()
     newest = cursor
     window: dict[str, datetime] = {}  # events the next sync meets again
@@ -63,8 +69,7 @@ def cloudtrail_events(
         when: datetime = event["EventTime"].astimezone(UTC)
         if when < start:
             continue
-        if newest is None or when > newest:
-            newest = when
+        newest = advance(newest, when)
         if when >= newest - lag:
             window[event["EventId"]] = when
         if event["EventId"] in seen:

@@ -7,7 +7,7 @@ its generated children. CloudQuery's names, snake_case columns of the API's fiel
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -18,8 +18,9 @@ from botocore.exceptions import ClientError
 from syncline.connectors.aws.catalog import GLOBAL_REGION, TS
 from syncline.connectors.aws.clients import AwsClient
 from syncline.connectors.aws.resolve import tags_dict
-from syncline.messages import Checkpoint
 from syncline.plugin.contracts import StateReader
+from syncline.scheduler import Resolver
+from syncline.scheduler.scheduler import Row
 from syncline.schema.table import Column, Table
 from syncline.schema.types import JSON
 
@@ -32,8 +33,10 @@ def pascal(name: str) -> str:
 
 @dataclass(frozen=True)
 class AwsTable:
+    """A table written by hand, with its resolver (client, parent row, state)."""
+
     table: Table
-    resolve: Callable[[AwsClient, StateReader], Iterable[Item | Checkpoint]]
+    resolve: Resolver
 
 
 def table(
@@ -113,7 +116,7 @@ def _optional(call: Callable[..., Any], field: str, missing: str, **kwargs: Any)
         raise
 
 
-def s3_buckets(client: AwsClient, state: StateReader) -> Iterator[Item]:
+def s3_buckets(client: AwsClient, parent: Row | None, state: StateReader) -> Iterator[Item]:
     if not client.is_global:
         return
     s3 = client.client("s3")
@@ -165,7 +168,7 @@ IAM_USERS = table(
 )
 
 
-def iam_users(client: AwsClient, state: StateReader) -> Iterator[Item]:
+def iam_users(client: AwsClient, parent: Row | None, state: StateReader) -> Iterator[Item]:
     if not client.is_global:
         return
     iam = client.client("iam")
@@ -190,7 +193,7 @@ IAM_ROLES = table(
 )
 
 
-def iam_roles(client: AwsClient, state: StateReader) -> Iterator[Item]:
+def iam_roles(client: AwsClient, parent: Row | None, state: StateReader) -> Iterator[Item]:
     if not client.is_global:
         return
     for role in paginate(client.client("iam"), "list_roles", "Roles"):
@@ -221,7 +224,7 @@ def policy_document(doc: Any) -> Any:
     return json.loads(unquote(doc)) if isinstance(doc, str) else doc
 
 
-def iam_policies(client: AwsClient, state: StateReader) -> Iterator[Item]:
+def iam_policies(client: AwsClient, parent: Row | None, state: StateReader) -> Iterator[Item]:
     if not client.is_global:
         return
     iam = client.client("iam")
@@ -255,7 +258,7 @@ DYNAMODB_TABLES = table(
 )
 
 
-def dynamodb_tables(client: AwsClient, state: StateReader) -> Iterator[Item]:
+def dynamodb_tables(client: AwsClient, parent: Row | None, state: StateReader) -> Iterator[Item]:
     ddb = client.client("dynamodb")
     for name in paginate(ddb, "list_tables", "TableNames"):
         desc = ddb.describe_table(TableName=name)["Table"]

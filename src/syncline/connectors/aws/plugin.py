@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import boto3
@@ -169,16 +169,17 @@ class AwsSource:
         return [session.region_name or "us-east-1"]
 
     def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
-        chosen = resolvers(state)
+        chosen = resolvers()
         trail = self.spec.table_options.get(CLOUDTRAIL_EVENTS.name)
         if trail is not None and trail.lag:
             lag = timedelta(seconds=trail.lag)
-            chosen[CLOUDTRAIL_EVENTS.name] = lambda c, p: cloudtrail_events(c, state, lag)
+            chosen[CLOUDTRAIL_EVENTS.name] = partial(cloudtrail_events, lag=lag)
         yield from sync_selected(
             self.tables(),
             options,
             chosen,
             clients=self._clients,
+            state=state,
             concurrency=self.spec.concurrency,
             batch_rows=1000,
             logger=self.ctx.logger,
@@ -204,21 +205,16 @@ def all_tables() -> list[Table]:
     return [with_cq_id_columns(build(n)) for n in sorted(roots)]
 
 
-def resolvers(state: StateReader) -> dict[str, Resolver]:
+def resolvers() -> dict[str, Resolver]:
     out: dict[str, Resolver] = {n: _generated(s) for n, s in specs().items()}
-    out.update({n: _by_hand(t, state) for n, t in BY_HAND.items()})
+    out.update({n: t.resolve for n, t in BY_HAND.items()})
     return out
 
 
 def _generated(spec: TableSpec) -> Resolver:
-    def resolve_rows(client: Any, parent: Mapping[str, Any] | None) -> Iterable[Any]:
+    def resolve_rows(
+        client: Any, parent: Mapping[str, Any] | None, state: StateReader
+    ) -> Iterable[Any]:
         return resolve(spec, client, parent)
-
-    return resolve_rows
-
-
-def _by_hand(table: AwsTable, state: StateReader) -> Resolver:
-    def resolve_rows(client: Any, parent: Mapping[str, Any] | None) -> Iterable[Any]:
-        return table.resolve(client, state)
 
     return resolve_rows

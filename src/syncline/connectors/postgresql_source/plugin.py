@@ -32,6 +32,8 @@ from syncline.schema.internal import (
 )
 from syncline.schema.table import Column, Table
 from syncline.schema.types import JSON
+from syncline.state.cursors import moved
+from syncline.state.keys import cursor_key
 from syncline.writers.sql import quote_ident
 
 
@@ -180,14 +182,15 @@ class PostgreSQLSource:
         yield from sync_selected(
             tables,
             options,
-            {t.name: self._resolver(t, state) for t in tables},
+            {t.name: self._resolver(t) for t in tables},
             clients=lambda: [None],
+            state=state,
             concurrency=self.spec.concurrency,
             batch_rows=self.spec.batch_size,
             logger=self.ctx.logger,
         )
 
-    def _resolver(self, table: Table, state: StateReader) -> Resolver:
+    def _resolver(self, table: Table) -> Resolver:
         own = [c for c in table.columns if c.name not in (CQ_ID, CQ_PARENT_ID)]
         exprs = self._select[table.name]
         select = ", ".join(exprs[c.name] for c in own)
@@ -195,15 +198,19 @@ class PostgreSQLSource:
         cursor_col = self.spec.incremental.get(table.name)
         options = self.spec.table_options.get(table.name)
         lag = options.lag if options else 0.0
+        key = cursor_key(table.name)
 
-        def resolve(client: Any, parent: Any) -> Iterable[pa.RecordBatch | Checkpoint]:
+        def resolve(
+            client: Any, parent: Any, state: StateReader
+        ) -> Iterable[pa.RecordBatch | Checkpoint]:
             sql = f"SELECT {select} FROM {source}"
             params: tuple[Any, ...] = ()
-            last = state.get(table.name) if cursor_col else None
+            last = state.get(key) if cursor_col else None
             if cursor_col:
                 cursor_type = next(c for c in own if c.name == _arrow_name(cursor_col))
                 if last is not None:
-                    # Compare in the column's own type: the cursor is stored as its text form.
+                    # Inclusive, compared in the column's own type (the cursor is stored as
+                    # its text form); the server subtracts the lag, as inclusive_start does.
                     start = f"CAST($1 AS {_pg_cast(cursor_type)})"
                     if lag:  # late rows: re-read a window before the cursor
                         start = f"{start} - make_interval(secs => {float(lag)!r})"
@@ -231,8 +238,9 @@ class PostgreSQLSource:
                         column = record.schema.get_field_index(_arrow_name(cursor_col))
                         top = pc.max(record.column(column))
                         # Within the lag window the cursor must not move back.
-                        if last is None or not lag or top.as_py() > _parse_time(last):
-                            yield Checkpoint(table.name, _cursor_text(top))
+                        saved = _parse_time(last) if lag and last is not None else None
+                        if moved(saved, top.as_py()):
+                            yield Checkpoint(key, _cursor_text(top))
 
         return resolve
 

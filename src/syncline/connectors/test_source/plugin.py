@@ -14,6 +14,8 @@ from syncline.messages import Checkpoint, SyncMessage
 from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
 from syncline.scheduler import Resolver, sync_selected
 from syncline.schema.table import Table
+from syncline.state.cursors import advance
+from syncline.state.keys import cursor_key as table_cursor_key
 
 
 class TestSourceSpec(BaseModel):
@@ -34,7 +36,7 @@ class TestSourceSpec(BaseModel):
 
 
 def cursor_key(client: int) -> str:
-    return f"{t.INCREMENTAL_TABLE}/client_{client}"
+    return table_cursor_key(t.INCREMENTAL_TABLE, f"client_{client}")
 
 
 class TestSource:
@@ -55,38 +57,42 @@ class TestSource:
         yield from sync_selected(
             self.tables(),
             options,
-            self._resolvers(state),
+            self._resolvers(),
             clients=lambda: list(range(self.spec.num_clients)),
+            state=state,
             concurrency=self.spec.concurrency,
             batch_rows=self.spec.batch_size,
             logger=self.ctx.logger,
         )
 
-    def _resolvers(self, state: StateReader) -> dict[str, Resolver]:
+    def _resolvers(self) -> dict[str, Resolver]:
         spec = self.spec
 
         def pause() -> None:
             if spec.batch_delay_ms:
                 time.sleep(spec.batch_delay_ms / 1000)
 
-        def some_table(client: Any, parent: Any) -> Iterable[pa.RecordBatch]:
+        def some_table(client: Any, parent: Any, state: StateReader) -> Iterable[pa.RecordBatch]:
             for start in range(1, spec.num_rows + 1, spec.batch_size):
                 pause()
                 yield t.some_table_batch(
                     client, start, min(start + spec.batch_size, spec.num_rows + 1)
                 )
 
-        def sub_table(client: Any, parent: Any) -> Iterable[dict[str, object]]:
+        def sub_table(client: Any, parent: Any, state: StateReader) -> Iterable[dict[str, object]]:
             return t.sub_rows(parent, spec.num_sub_rows)
 
-        def incremental(client: Any, parent: Any) -> Iterable[pa.RecordBatch | Checkpoint]:
+        def incremental(
+            client: Any, parent: Any, state: StateReader
+        ) -> Iterable[pa.RecordBatch | Checkpoint]:
             key = cursor_key(client)
-            last = int(state.get(key) or 0)
+            last = int(state.get(key) or 0)  # the last event synced: the next read starts after
             for start in range(last + 1, spec.num_events + 1, spec.batch_size):
                 stop = min(start + spec.batch_size, spec.num_events + 1)
                 pause()
                 yield t.events_batch(client, start, stop)
-                yield Checkpoint(key, str(stop - 1))
+                last = advance(last, stop - 1)
+                yield Checkpoint(key, str(last))
 
         resolvers: dict[str, Resolver] = {
             t.SOME_TABLE: some_table,
@@ -99,8 +105,8 @@ class TestSource:
 
 
 def _failing(resolver: Resolver) -> Resolver:
-    def wrapped(client: Any, parent: Any) -> Iterator[Any]:
-        yield from resolver(client, parent)
+    def wrapped(client: Any, parent: Any, state: StateReader) -> Iterator[Any]:
+        yield from resolver(client, parent, state)
         raise RuntimeError("injected error (error_tables)")
 
     return wrapped
