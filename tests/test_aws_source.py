@@ -319,3 +319,21 @@ def test_a_service_not_offered_in_a_region_is_skipped_there(write, run_cli, work
     assert query(workdir / "db.sqlite", "select mesh_name, region from aws_appmesh_meshes") == [
         ("mesh", "us-east-1")
     ]
+
+
+def test_the_aws_source_passes_the_source_suite(resources):
+    from syncline.connectors.aws import AwsSource, AwsSpec
+    from syncline.plugin.contracts import PluginContext, SyncOptions
+    from syncline.testing.source_suite import check_source
+
+    source = AwsSource(AwsSpec(regions=REGIONS, concurrency=4), PluginContext("aws"))
+    children = ["aws_iam_user_tags", "aws_lambda_function_versions", "aws_iam_role_tags"]
+    first, second = check_source(source, SyncOptions([*ALL_TABLES, *children]))
+    assert first.rows["aws_s3_buckets"] == 3 and first.rows["aws_cloudtrail_events"] > 10
+    assert first.rows["aws_iam_user_tags"] >= 1  # child rows, checked against their parents
+    assert sorted(first.cursors) == [
+        "aws_cloudtrail_events/123456789012/us-east-1",
+        "aws_cloudtrail_events/123456789012/us-west-2",
+    ]
+    assert "aws_cloudtrail_events" not in second.rows  # resumed: no event twice
+    assert second.rows["aws_s3_buckets"] == 3

@@ -177,3 +177,20 @@ def test_unknown_cursor_column_is_an_error(write, run_cli, pg_data):
     r = run_cli("sync", "a.yml")
     assert r.code == 1
     assert "incremental: no column nope in table public.orders" in r.err
+
+
+def test_the_postgresql_source_passes_the_source_suite(pg_data):
+    from syncline.connectors.postgresql_source import PostgreSQLSource, PostgreSQLSourceSpec
+    from syncline.plugin.contracts import PluginContext, SyncOptions
+    from syncline.testing.source_suite import check_source
+
+    spec = PostgreSQLSourceSpec(
+        connection_string=pg_data, incremental={"orders": "updated_at"}, batch_size=30
+    )
+    first, second = check_source(PostgreSQLSource(spec, PluginContext("pg")), SyncOptions(["*"]))
+    assert first.rows == {"customers": 2, "orders": 100, "audit_log": 1}
+    assert first.checkpoints >= 1 and list(first.cursors) == ["orders"]
+    assert first.cursors["orders"].startswith("2024-01-01T01:40:00")
+    # The boundary row is read again (inclusive cursor); the cursor stays where it was.
+    assert second.rows == {"customers": 2, "orders": 1, "audit_log": 1}
+    assert second.cursors == first.cursors
