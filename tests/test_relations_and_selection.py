@@ -1,69 +1,53 @@
-"""Relations (_cq_parent_id) and table selection rules, on real syncs."""
+"""Relations (_cq_parent_id) and table selection rules, on real syncs into SQLite, DuckDB and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
-from conftest import config, query, scalar, source_doc, sqlite_doc
+from conftest import config, source_doc, sqlite_doc
+from destinations import SqlDestination, dest  # noqa: F401  (the parametrised fixture)
 
 from syncline.connectors.test_source.tables import TABLES
 from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import Column, Table, flatten
 
 
-def test_child_rows_point_at_their_parent(write, run_cli, workdir):
-    write(
-        "a.yml",
-        config(
-            source_doc(
-                tables='["test_some_table", "test_sub_table"]', spec="num_rows: 4\nnum_sub_rows: 3"
-            ),
-            sqlite_doc(),
-        ),
-    )
+def src(tables: str, spec: str, extra: str = "") -> str:
+    return source_doc(destinations=("dest",), tables=tables, extra=extra, spec=spec)
+
+
+def test_child_rows_point_at_their_parent(write, run_cli, dest: SqlDestination):  # noqa: F811
+    tables = '["test_some_table", "test_sub_table"]'
+    write("a.yml", config(src(tables, "num_rows: 4\nnum_sub_rows: 3"), dest.doc()))
     assert run_cli("sync", "a.yml").code == 0
-    db = workdir / "db.sqlite"
-    assert scalar(db, "select count(*) from test_sub_table") == 12
-    joined = query(
-        db,
+    assert dest.value("select count(*) from test_sub_table") == 12
+    joined = dest.sql(
         "select s.parent_id, p.id from test_sub_table s join test_some_table p "
-        "on s._cq_parent_id = p._cq_id",
+        "on s._cq_parent_id = p._cq_id"
     )
     assert len(joined) == 12 and all(parent_id == pid for parent_id, pid in joined)
-    assert scalar(db, "select count(*) from test_some_table where _cq_parent_id is not null") == 0
-    assert scalar(db, "select count(distinct _cq_id) from test_sub_table") == 12
+    assert dest.value("select count(*) from test_some_table where _cq_parent_id is not null") == 0
+    assert dest.value("select count(distinct _cq_id) from test_sub_table") == 12
 
 
-def test_selecting_a_child_pulls_in_its_parent(write, run_cli, workdir):
-    write(
-        "a.yml",
-        config(
-            source_doc(tables='["test_sub_table"]', spec="num_rows: 2\nnum_sub_rows: 2"),
-            sqlite_doc(),
-        ),
-    )
+def test_selecting_a_child_pulls_in_its_parent(write, run_cli, dest: SqlDestination):  # noqa: F811
+    write("a.yml", config(src('["test_sub_table"]', "num_rows: 2\nnum_sub_rows: 2"), dest.doc()))
     assert run_cli("sync", "a.yml").code == 0
-    db = workdir / "db.sqlite"
-    assert scalar(db, "select count(*) from test_some_table") == 2
-    assert scalar(db, "select count(*) from test_sub_table") == 4
-    assert (
-        scalar(db, "select count(*) from sqlite_master where name = 'test_incremental_table'") == 0
-    )
+    assert dest.value("select count(*) from test_some_table") == 2
+    assert dest.value("select count(*) from test_sub_table") == 4
+    assert not dest.has_table("test_incremental_table")
 
 
-def test_skip_dependent_tables_false_includes_children(write, run_cli, workdir):
-    write(
-        "a.yml",
-        config(
-            source_doc(
-                tables='["test_some_table"]',
-                extra="skip_dependent_tables: false",
-                spec="num_rows: 2\nnum_sub_rows: 2",
-            ),
-            sqlite_doc(),
-        ),
-    )
+def test_skip_dependent_tables_false_includes_children(
+    write,
+    run_cli,
+    dest: SqlDestination,  # noqa: F811
+):
+    spec = "num_rows: 2\nnum_sub_rows: 2"
+    doc = src('["test_some_table"]', spec, extra="skip_dependent_tables: false")
+    write("a.yml", config(doc, dest.doc()))
     assert run_cli("sync", "a.yml").code == 0
-    assert scalar(workdir / "db.sqlite", "select count(*) from test_sub_table") == 4
+    assert dest.value("select count(*) from test_sub_table") == 4
 
 
 def test_pattern_with_no_match_is_an_error(write, run_cli):
