@@ -14,7 +14,7 @@ from syncline.messages import Checkpoint, Insert, MigrateTable, TableDone
 from syncline.plugin.contracts import PluginContext, SyncOptions
 from syncline.schema.table import Column, Table, flatten
 from syncline.state.cursors import advance, inclusive_start, moved
-from syncline.state.keys import belongs_to, cursor_key, keys_of, table_of
+from syncline.state.keys import belongs_to, cursor_key, keys_of, keys_of_tables, table_of
 from syncline.testing.source_suite import (
     SourceSuiteError,
     check_source,
@@ -146,6 +146,11 @@ def test_cursor_keys_and_helpers():
     assert table_of("a.b/x", ["a", "a.b", "c"]) == "a.b"
     assert table_of("a/x", ["a", "a.b"]) == "a" and table_of("z", ["a"]) is None
     assert keys_of(["a", "a/1", "ab", "b/1"], "a") == ["a", "a/1"]
+    keys = ["a/1", "a.b/1", "b"]
+    assert keys_of_tables(keys, []) == keys
+    assert keys_of_tables(keys, ["a"]) == ["a/1", "a.b/1"]  # without the table list: a guess
+    assert keys_of_tables(keys, ["a"], known=["a", "a.b", "b"]) == ["a/1"]
+    assert keys_of_tables(keys, ["a.b", "b"], known=["a"]) == ["a.b/1", "b"]
     assert advance(None, 3) == 3 and advance(5, 3) == 5 and advance(3, 5) == 5
     assert moved(None, 1) and moved(1, 2) and not moved(2, 2) and not moved(3, 2)
     assert inclusive_start(None, 5) is None and inclusive_start(10, 0) == 10

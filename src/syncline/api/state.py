@@ -23,7 +23,7 @@ from syncline.engine.verify import CursorCheck, verify_cursors
 from syncline.plugin.errors import SynclineError
 from syncline.state.client import CursorStore, StateClient
 from syncline.state.history import CursorVersion
-from syncline.state.keys import belongs_to
+from syncline.state.keys import keys_of_tables
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ def _check_tables(plugins: Plugins, spec: SourceSpec, tables: Sequence[str]) -> 
 
 
 def _wanted(key: str, tables: Sequence[str] | None) -> bool:
-    return not tables or any(belongs_to(key, t) for t in tables)
+    return bool(keys_of_tables([key], tables or ()))
 
 
 def _table(spec: SourceSpec, client: CursorStore | None) -> str | None:

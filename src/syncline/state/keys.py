@@ -8,7 +8,7 @@ separator after the table's name, so ``:``, ``|`` and ``.`` are read as separato
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 SEPARATOR = "/"
 _SEPARATORS = "/:|."
@@ -35,3 +35,14 @@ def table_of(key: str, tables: Iterable[str]) -> str | None:
 
 def keys_of(keys: Iterable[str], table: str) -> list[str]:
     return [k for k in keys if belongs_to(k, table)]
+
+
+def keys_of_tables(
+    keys: Iterable[str], tables: Collection[str], known: Iterable[str] = ()
+) -> list[str]:
+    """The keys of any of ``tables`` (every key when ``tables`` is empty); a key that belongs
+    to a longer name among the ``known`` tables is that table's, not one of ``tables``."""
+    if not tables:
+        return list(keys)
+    names = set(tables) | set(known)
+    return [k for k in keys if table_of(k, names) in tables]
