@@ -36,13 +36,12 @@ class SqlDestination:
 
     def doc(self, extra: str = "", spec: str = "") -> str:
         """The destination's document; ``extra`` goes under ``spec``, ``spec`` under its spec."""
-        connection = self.where if self.kind == "postgresql" else Path(self.where).name
         text = (
             f"kind: destination\nspec:\n  name: {NAME}\n  path: cloudquery/{self.kind}\n"
             '  registry: cloudquery\n  version: "v1.0.0"\n'
         )
         text += "".join(f"  {line}\n" for line in extra.splitlines())
-        text += f'  spec:\n    connection_string: "{connection}"\n'
+        text += f'  spec:\n    connection_string: "{self.where}"\n'
         return text + "".join(f"    {line}\n" for line in spec.splitlines())
 
     def plugin(self) -> DestinationPlugin:

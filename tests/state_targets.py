@@ -1,13 +1,13 @@
-"""SQLite and PostgreSQL as the destination and state backend of the state tests."""
+"""SQLite and PostgreSQL (of the shared SQL destinations) as the destination and state backend
+of the state tests."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import query, source_doc, sqlite_doc
+from conftest import source_doc
+from destinations import SqlDestination, make
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -15,32 +15,8 @@ BACKENDS = [
 ]
 
 
-@dataclass
-class Target:
+class Target(SqlDestination):
     """The destination named ``dest`` that also keeps the cursors (state table cq_state)."""
-
-    kind: str
-    where: str  # SQLite file or PostgreSQL URL
-
-    def doc(self, extra: str = "", spec: str = "") -> str:
-        if self.kind == "sqlite":
-            return sqlite_doc(name="dest", path=self.where, extra=extra, spec=spec)
-        text = "kind: destination\nspec:\n  name: dest\n  path: cloudquery/postgresql\n"
-        text += "".join(f"  {line}\n" for line in extra.splitlines())
-        text += f'  spec:\n    connection_string: "{self.where}"\n'
-        return text + "".join(f"    {line}\n" for line in spec.splitlines())
-
-    def sql(self, statement: str) -> list[tuple[Any, ...]]:
-        if self.kind == "sqlite":
-            return query(self.where, statement)
-        import psycopg
-
-        with psycopg.connect(self.where) as conn:
-            cur = conn.execute(statement)
-            return cur.fetchall() if cur.description else []
-
-    def value(self, statement: str) -> Any:
-        return self.sql(statement)[0][0]
 
     def ids(self, table: str = "test_incremental_table") -> list[int]:
         return [i for (i,) in self.sql(f"select id from {table} order by id")]
@@ -53,9 +29,8 @@ class Target:
 
 
 def make_target(kind: str, request: pytest.FixtureRequest, workdir: Path) -> Target:
-    if kind == "sqlite":
-        return Target("sqlite", str(workdir / "db.sqlite"))
-    return Target("postgresql", request.getfixturevalue("pg_url"))
+    found = make(kind, request, workdir)
+    return Target(found.kind, found.where)
 
 
 def events_source(events: int, spec: str = "", tables: str = '["test_incremental_table"]') -> str:
