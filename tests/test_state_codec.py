@@ -1,13 +1,11 @@
-"""One state codec: highest version wins, versioned commits, one row per key on a backend that
-appends but can delete, whatever the number of commits."""
+"""One state codec for the destination and gRPC state clients: highest version wins,
+versioned commits."""
 
 from __future__ import annotations
 
 import pyarrow as pa
-import pytest
 from conftest import query
 
-from syncline.connectors.duckdb import DuckDBDestination, DuckDBSpec
 from syncline.connectors.sqlite import SQLiteDestination, SQLiteSpec
 from syncline.plugin.contracts import PluginContext
 from syncline.state.client import StateClient
@@ -26,7 +24,18 @@ def test_highest_version_wins_and_ties_go_to_the_later_row():
     c = VersionedCursors()
     c.load([rows(("a", "3", 3), ("a", "1", 1), ("b", "x", None)), rows(("b", "y", 0))])
     assert c.items() == {"a": "3", "b": "y"}
-    assert c.outranked == {"a": [1]}
+    c.load([rows(("a", "old", 2), ("a", "new", 2), ("c", None, 4))])
+    assert c.items() == {"a": "new"} and len(c) == 2  # c is cleared, its version kept
+    again = c.changes({"c": "again"})
+    assert again is not None and again.versions == {"c": 5}
+
+
+def test_rows_without_a_version_column_count_as_version_zero():
+    c = VersionedCursors()
+    c.load([pa.record_batch({"key": ["a", "b"], "value": ["1", "2"]})])
+    assert c.items() == {"a": "1", "b": "2"}
+    commit = c.changes({"a": "9"})
+    assert commit is not None and commit.versions == {"a": 1}
 
 
 def test_a_commit_raises_each_changed_key_by_one_and_skips_unchanged_keys():
@@ -36,7 +45,6 @@ def test_a_commit_raises_each_changed_key_by_one_and_skips_unchanged_keys():
     assert commit is not None
     assert commit.values == {"b": "3", "new": "n"}  # "gone" has no value to clear
     assert commit.versions == {"b": 2, "new": 1}
-    assert commit.superseded == {"b": 1}
     assert commit.record(state_table("s")).to_pylist() == [
         {"key": "b", "value": "3", "version": 2},
         {"key": "new", "value": "n", "version": 1},
@@ -55,58 +63,22 @@ def _sqlite(path):
     return SQLiteDestination(SQLiteSpec(connection_string=str(path)), PluginContext("sqlite"))
 
 
-def _duckdb(path):
-    return DuckDBDestination(DuckDBSpec(connection_string=str(path)), PluginContext("duckdb"))
-
-
-def _count(kind: str, path, table: str) -> int:
-    if kind == "sqlite":
-        return int(query(path, f"SELECT count(*) FROM {table}")[0][0])
-    import duckdb
-
-    with duckdb.connect(str(path), read_only=True) as con:
-        found = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-    assert found is not None
-    return int(found[0])
-
-
-@pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
-def test_an_append_only_state_table_keeps_one_row_per_key_after_many_commits(tmp_path, kind):
-    path = tmp_path / f"state.{kind}"
-    make = _sqlite if kind == "sqlite" else _duckdb
-
-    def client() -> StateClient:
-        c = StateClient(make(path), "cq_state", upsert=False)
-        c.load()
-        return c
-
-    c = client()
+def test_many_versions_of_few_keys_load_as_one_value_per_key(tmp_path):
+    """An append-only state table keeps a row per change (history stays queryable there);
+    the load ranks them in Arrow and keeps one value per key."""
+    path = tmp_path / "state.sqlite"
+    c = StateClient(_sqlite(path), "cq_state", upsert=False)
+    c.load()
     for i in range(1, 41):
         c.commit({"t/a": str(i), "t/b": str(i * 2)})
     c.commit({"t/b": None})
     c.close()
-    assert _count(kind, path, "cq_state") == 2
-    # Every earlier value stays queryable in the history table.
-    assert _count(kind, path, "cq_state_history") == 81
-    again = client()
-    assert len(again.cursors) == 2
-    assert again.items() == {"t/a": "40"}
-    versions = [v.version for v in again.history() if v.key == "t/b"]
-    assert versions == list(range(41, 0, -1))
-    again.close()
-
-
-def test_rows_a_crash_left_behind_are_deleted_at_the_next_load(tmp_path):
-    path = tmp_path / "state.sqlite"
-    c = StateClient(_sqlite(path), "cq_state", upsert=False)
-    c.load()
-    c.commit({"k": "1"})
-    # A commit that wrote its row but stopped before deleting the one it supersedes.
-    c.backend.write_batch(c.table, [c.backend.prepare(c.table, rows(("k", "2", 2)))])
-    c.close()
-    assert _count("sqlite", path, "cq_state") == 2
+    assert query(path, "SELECT count(*) FROM cq_state") == [(81,)]
     again = StateClient(_sqlite(path), "cq_state", upsert=False)
     again.load()
-    assert again.items() == {"k": "2"}
-    assert query(path, "SELECT key, value, version FROM cq_state") == [("k", "2", 2)]
+    assert len(again.cursors) == 2 and again.items() == {"t/a": "40"}
+    again.commit({"t/b": "x"})
+    assert query(path, "SELECT version FROM cq_state WHERE key = 't/b' ORDER BY version DESC")[
+        :2
+    ] == [(42,), (41,)]
     again.close()

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from syncline.config.models import WriteMode
 from syncline.plugin.contracts import DestinationPlugin
 from syncline.plugin.errors import StateError
 from syncline.state.codec import Commit, VersionedCursors, state_table
@@ -37,10 +36,6 @@ class StateClient:
         self.table = state_table(table_name, upsert)
         self.history_table = history_table(table_name, upsert)
         self.cursors = VersionedCursors()
-        # Without a key to upsert on, each commit adds a row per key: where the backend can
-        # delete, the row a commit supersedes goes (its value stays in the history table),
-        # so a load reads one row per key however many syncs ran.
-        self._prune = not upsert and WriteMode.OVERWRITE in backend.write_modes
         self.commits = 0
 
     def load(self) -> None:
@@ -50,10 +45,6 @@ class StateClient:
             self.cursors.load(self.backend.read(self.table))
         except Exception as e:
             raise StateError(f"cannot read state table {self.table.name}: {e}") from e
-        if self._prune and self.cursors.outranked:
-            # Left by a commit interrupted before its superseded rows were deleted.
-            self._delete_versions(self.cursors.outranked)
-            self.cursors.outranked = {}
 
     def get(self, key: str) -> str | None:
         return self.cursors.get(key)
@@ -74,17 +65,7 @@ class StateClient:
             raise StateError(f"cannot write state table {self.table.name}: {e}") from e
         self._record_history(commit)
         self.cursors.apply(commit)
-        if self._prune and commit.superseded:
-            self._delete_versions({k: [v] for k, v in commit.superseded.items()})
         self.commits += 1
-
-    def _delete_versions(self, versions: Mapping[str, list[int]]) -> None:
-        try:
-            for key, outranked in sorted(versions.items()):
-                for version in outranked:
-                    self.backend.delete_record(self.table, {"key": key, "version": version})
-        except Exception as e:
-            raise StateError(f"cannot delete old rows of state table {self.table.name}: {e}") from e
 
     def _record_history(self, commit: Commit) -> None:
         record = history_record(

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Column, Table
@@ -36,8 +38,6 @@ class Commit:
 
     values: dict[str, str | None]
     versions: dict[str, int]
-    # key -> the version this commit supersedes (keys that had a row before).
-    superseded: dict[str, int]
 
     def record(self, table: Table) -> pa.RecordBatch:
         keys = sorted(self.values)
@@ -58,22 +58,38 @@ class VersionedCursors:
         # key -> (value, version); a cleared key keeps its version with value None, so a
         # later value still outranks the cleared row on append-only backends.
         self._latest: dict[str, tuple[str | None, int]] = {}
-        # key -> versions read that a higher version of the same key outranks.
-        self.outranked: dict[str, list[int]] = {}
 
     def load(self, records: Iterable[pa.RecordBatch]) -> None:
-        """Replace what is held by the rows of ``records`` (highest version wins)."""
-        latest: dict[str, tuple[str | None, int]] = {}
-        seen: dict[str, set[int]] = {}
-        for record in records:
-            for row in record.to_pylist():
-                key, version = row["key"], row.get("version") or 0
-                seen.setdefault(key, set()).add(version)
-                old = latest.get(key)
-                if old is None or version >= old[1]:
-                    latest[key] = (row["value"], version)
-        self._latest = latest
-        self.outranked = {k: sorted(v - {latest[k][1]}) for k, v in seen.items() if len(v) > 1}
+        """Replace what is held by the rows of ``records`` (highest version wins).
+
+        Rows are ranked in Arrow and only each key's winner becomes a Python value, so an
+        append-only table of many versions costs its Arrow size, not a dict per row.
+        """
+        parts = [_normalised(r) for r in records if r.num_rows]
+        if not parts:
+            self._latest = {}
+            return
+        rows = pa.Table.from_batches(parts)
+        ranked = pa.table(
+            {
+                "key": rows.column("key"),
+                "version": pc.fill_null(rows.column("version"), 0),
+                "position": pa.array(np.arange(rows.num_rows, dtype=np.int64)),
+            }
+        )
+        # Highest version first, later rows first among equals; the first row per key wins.
+        order = pc.sort_indices(
+            ranked, sort_keys=[("version", "descending"), ("position", "descending")]
+        )
+        first = (
+            ranked.take(order)
+            .group_by("key", use_threads=False)
+            .aggregate([("position", "first")])
+            .column("position_first")
+        )
+        self._latest = {
+            r["key"]: (r["value"], int(r["version"] or 0)) for r in rows.take(first).to_pylist()
+        }
 
     def get(self, key: str) -> str | None:
         entry = self._latest.get(key)
@@ -92,10 +108,22 @@ class VersionedCursors:
         if not changed:
             return None
         versions = {k: self._latest.get(k, (None, 0))[1] + 1 for k in changed}
-        superseded = {k: self._latest[k][1] for k in changed if k in self._latest}
-        return Commit(changed, versions, superseded)
+        return Commit(changed, versions)
 
     def apply(self, commit: Commit) -> None:
         """Hold a commit's values once its rows are durable."""
         for k, value in commit.values.items():
             self._latest[k] = (value, commit.versions[k])
+
+
+_ROWS = pa.schema([("key", pa.utf8()), ("value", pa.utf8()), ("version", pa.uint64())])
+
+
+def _normalised(record: pa.RecordBatch) -> pa.RecordBatch:
+    """``key``, ``value``, ``version`` (null where a reader sends no version)."""
+    n = record.num_rows
+    arrays = [
+        record.column(f.name).cast(f.type) if f.name in record.schema.names else pa.nulls(n, f.type)
+        for f in _ROWS
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=_ROWS)
