@@ -12,11 +12,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-import adbc_driver_postgresql.dbapi as adbc
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
+from syncline.connectors.postgresql_source import connections
 from syncline.connectors.postgresql_source.types import arrow_type, convert
 from syncline.messages import Checkpoint, SyncMessage
 from syncline.plugin.contracts import PluginContext, StateReader, SyncOptions
@@ -67,6 +67,8 @@ LEFT JOIN pg_description d ON d.objoid = c.oid AND d.objsubid = a.attnum
 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
 ORDER BY c.relname, a.attnum
 """
+# Tables whose array columns one statement checks for nested arrays.
+_ARRAY_CHECKS_PER_QUERY = 200
 
 
 class PostgreSQLSource:
@@ -76,25 +78,27 @@ class PostgreSQLSource:
         self._tables: list[Table] | None = None
         # table -> Arrow column name -> the SELECT expression of its value
         self._select: dict[str, dict[str, str]] = {}
+        self._pool = connections.ConnectionPool(self._connect)
 
     def _connect(self) -> Any:
         try:
-            return adbc.connect(self.spec.connection_string)
+            return connections.open_connection(self.spec.connection_string)
         except Exception as e:
             raise PluginInitError(f"source {self.ctx.name}: cannot connect: {e}") from e
 
     def test_connection(self) -> None:
-        with self._connect() as conn, conn.cursor() as cur:
+        with self._pool.connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT 1")
             cur.fetchall()
 
     def close(self) -> None:
-        return None
+        self._pool.close()
 
     def tables(self) -> list[Table]:
+        """Every table of the schema with its columns and keys, from one catalog query."""
         if self._tables is not None:
             return self._tables
-        with self._connect() as conn, conn.cursor() as cur:
+        with self._pool.connection() as conn, conn.cursor() as cur:
             cur.execute(_COLUMNS_SQL, (self.spec.schema_name,))
             rows = cur.fetchall()
         columns: dict[str, list[Column]] = {}
@@ -143,22 +147,35 @@ class PostgreSQLSource:
         self, cur_columns: dict[str, list[Column]], arrays: dict[str, list[tuple[str, str]]]
     ) -> None:
         """Array columns holding an array of more than one dimension become JSON (nested
-        lists), so no value is flattened; PostgreSQL's column type does not say."""
-        with self._connect() as conn, conn.cursor() as cur:
-            for table, names in arrays.items():
-                checks = ", ".join(
-                    f"coalesce(bool_or(array_ndims({quote_ident(n)}) > 1), false)" for n, _ in names
-                )
-                source = f"{quote_ident(self.spec.schema_name)}.{quote_ident(table)}"
-                cur.execute(f"SELECT {checks} FROM {source}")
-                flags = cur.fetchall()[0]
-                for (name, out), nested in zip(names, flags, strict=True):
-                    if not nested:
-                        continue
-                    self._select[table][out] = f"to_jsonb({quote_ident(name)})::text"
-                    cur_columns[table] = [
-                        replace(c, type=JSON) if c.name == out else c for c in cur_columns[table]
-                    ]
+        lists), so no value is flattened; PostgreSQL's column type does not say.
+
+        One statement covers up to _ARRAY_CHECKS_PER_QUERY tables: a row per table holding a
+        flag per array column."""
+        pending = list(arrays.items())
+        found: dict[str, list[bool]] = {}
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            for start in range(0, len(pending), _ARRAY_CHECKS_PER_QUERY):
+                parts = []
+                for i, (table, names) in enumerate(
+                    pending[start : start + _ARRAY_CHECKS_PER_QUERY]
+                ):
+                    checks = ", ".join(
+                        f"coalesce(bool_or(array_ndims({quote_ident(n)}) > 1), false)"
+                        for n, _ in names
+                    )
+                    source = f"{quote_ident(self.spec.schema_name)}.{quote_ident(table)}"
+                    parts.append(f"SELECT {start + i} AS i, ARRAY[{checks}] AS f FROM {source}")
+                cur.execute(" UNION ALL ".join(parts))
+                for i, flags in cur.fetchall():
+                    found[pending[i][0]] = list(flags)
+        for table, names in pending:
+            for (name, out), nested in zip(names, found[table], strict=True):
+                if not nested:
+                    continue
+                self._select[table][out] = f"to_jsonb({quote_ident(name)})::text"
+                cur_columns[table] = [
+                    replace(c, type=JSON) if c.name == out else c for c in cur_columns[table]
+                ]
 
     def _check_lag(self, columns: dict[str, list[Column]]) -> None:
         for table, options in self.spec.table_options.items():
@@ -217,7 +234,7 @@ class PostgreSQLSource:
                     sql += f" WHERE {quote_ident(cursor_col)} >= {start}"
                     params = (last,)
                 sql += f" ORDER BY {quote_ident(cursor_col)}"
-            with self._connect() as conn, conn.cursor() as cur:
+            with self._pool.connection() as conn, conn.cursor() as cur:
                 cur.execute(sql, params) if params else cur.execute(sql)
                 reader = cur.fetch_record_batch()
                 for batch in reader:
