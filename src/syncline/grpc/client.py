@@ -18,12 +18,13 @@ from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
 from pydantic import BaseModel, ConfigDict
 
 from syncline.config.models import Registry, WriteMode
+from syncline.grpc.coalesce import InsertCoalescer
 from syncline.grpc.ipc import record_bytes, record_from_bytes, table_bytes, table_from_bytes
 from syncline.grpc.prestart import take
 from syncline.grpc.process import PluginProcess
 from syncline.grpc.state_proxy import StateProxy
 from syncline.grpc.transport import open_channel
-from syncline.messages import Checkpoint, DeleteRecord, Insert, MigrateTable, SyncError, SyncMessage
+from syncline.messages import Checkpoint, DeleteRecord, MigrateTable, SyncError, SyncMessage
 from syncline.plugin.contracts import (
     BatchLimits,
     PluginContext,
@@ -206,15 +207,18 @@ class ExternalSource(_External):
             request.backend.table_name = self.backend_table
             request.backend.connection = self.state_proxy.address
         _call(self.name, "Sync", tables=list(options.tables))
+        inserts = InsertCoalescer()
         try:
             for resp in self.stub.Sync(request):
                 kind = resp.WhichOneof("message")
-                if kind == "migrate_table":
-                    yield MigrateTable(table_from_bytes(resp.migrate_table.table))
-                elif kind == "insert":
+                if kind == "insert":
                     record = record_from_bytes(resp.insert.record)
                     name = (record.schema.metadata or {}).get(b"cq:table_name", b"").decode()
-                    yield Insert(name, record)
+                    yield from inserts.add(name, record)
+                    continue
+                yield from inserts.flush()  # rows sent before any other message go first
+                if kind == "migrate_table":
+                    yield MigrateTable(table_from_bytes(resp.migrate_table.table))
                 elif kind == "error":
                     yield SyncError(resp.error.table_name, resp.error.error)
                 elif kind == "checkpoint":
@@ -227,6 +231,7 @@ class ExternalSource(_External):
                             for p in group.predicates
                         }
                         yield DeleteRecord(resp.delete_record.table_name, where)
+            yield from inserts.flush()
         except grpc.RpcError as e:
             raise SynclineError(f"source {self.name}: sync failed: {self._why(e)}") from e
 
