@@ -108,12 +108,17 @@ class ConnectionResult:
 class Progress(Protocol):
     """Callbacks a sync reports through, from the thread that runs it.
 
-    Subclass :class:`NoProgress` to implement only the ones you need.
+    Subclass :class:`NoProgress` to implement only the ones you need. ``rows`` counts rows
+    read from the source, ``rows_written`` rows durable on every destination;
+    ``table_finished`` says the source sent all of a table's rows.
     """
 
     def source_started(self, source: str, destinations: list[str]) -> None: ...
+    def table_started(self, table: str) -> None: ...
     def rows(self, table: str, count: int) -> None: ...
+    def rows_written(self, table: str, count: int) -> None: ...
     def table_error(self, table: str, message: str) -> None: ...
+    def table_finished(self, table: str) -> None: ...
     def source_finished(self, result: SourceSyncResult) -> None: ...
 
 
@@ -121,8 +126,11 @@ class NoProgress:
     """Progress callbacks that do nothing."""
 
     def source_started(self, source: str, destinations: list[str]) -> None: ...
+    def table_started(self, table: str) -> None: ...
     def rows(self, table: str, count: int) -> None: ...
+    def rows_written(self, table: str, count: int) -> None: ...
     def table_error(self, table: str, message: str) -> None: ...
+    def table_finished(self, table: str) -> None: ...
     def source_finished(self, result: SourceSyncResult) -> None: ...
 
 
@@ -158,8 +166,17 @@ class EngineProgress:
     def source_started(self, source: str, destinations: list[str]) -> None:
         self.progress.source_started(source, destinations)
 
+    def table_started(self, table: str) -> None:
+        self.progress.table_started(table)
+
     def rows(self, table: str, count: int) -> None:
         self.progress.rows(table, count)
+
+    def rows_written(self, table: str, count: int) -> None:
+        self.progress.rows_written(table, count)
+
+    def table_finished(self, table: str) -> None:
+        self.progress.table_finished(table)
 
     def table_error(self, table: str, message: str) -> None:
         self.progress.table_error(table, message)

@@ -91,11 +91,20 @@ class _Shown(api.NoProgress):
         print(f"Starting sync for: {source} -> [{', '.join(destinations)}]")
         self.view.source_started(source, destinations)
 
+    def table_started(self, table: str) -> None:
+        self.view.table_started(table)
+
     def rows(self, table: str, count: int) -> None:
         self.view.rows(table, count)
 
+    def rows_written(self, table: str, count: int) -> None:
+        self.view.rows_written(table, count)
+
     def table_error(self, table: str, message: str) -> None:
         self.view.table_error(table, message)
+
+    def table_finished(self, table: str) -> None:
+        self.view.table_finished(table)
 
     def source_finished(self, result: SourceSyncResult) -> None:
         self.view.source_finished(result)
@@ -121,7 +130,27 @@ def sync(
     live = local and console.is_terminal and not args.log_console
     view = TerminalProgress(console) if live else LogProgress()
     try:
-        result = api.sync(
+        result = _run_sync(args, view, invocation_id, local)
+    except api.SyncFailedError as e:
+        if e.result.sources:
+            _print_summary(e.result, counter, started)
+        if e.signum:
+            print(
+                "Sync interrupted: rows already read are written and their cursors committed.",
+                file=sys.stderr,
+            )
+            return 128 + e.signum
+        raise
+    if result.sources:
+        _print_summary(result, counter, started)
+    return 0
+
+
+def _run_sync(
+    args: argparse.Namespace, view: TerminalProgress | LogProgress, invocation_id: str, local: bool
+) -> SyncResult:
+    try:
+        return api.sync(
             args.paths,
             shard=parse_shard(args.shard),
             full_refresh=tuple(args.table) or args.full_refresh,
@@ -138,19 +167,8 @@ def sync(
             summary_location=args.summary_location,
             tables_metrics_location=args.tables_metrics_location,
         )
-    except api.SyncFailedError as e:
-        if e.result.sources:
-            _print_summary(e.result, counter, started)
-        if e.signum:
-            print(
-                "Sync interrupted: rows already read are written and their cursors committed.",
-                file=sys.stderr,
-            )
-            return 128 + e.signum
-        raise
-    if result.sources:
-        _print_summary(result, counter, started)
-    return 0
+    finally:
+        view.close()  # no progress after the sync, however it ended
 
 
 def _print_summary(result: SyncResult, counter: Counter, started: float) -> None:

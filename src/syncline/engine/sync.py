@@ -25,6 +25,7 @@ from syncline.engine.pump import TIMEOUT, Pump
 from syncline.engine.summary import SourceResult
 from syncline.engine.summary_table import SUMMARY, summary_record
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
+from syncline.engine.written import WrittenRows
 from syncline.messages import (
     Checkpoint,
     DeleteRecord,
@@ -69,15 +70,21 @@ class SyncInterrupted(SynclineError):
 
 class Progress(Protocol):
     def source_started(self, source: str, destinations: list[str]) -> None: ...
+    def table_started(self, table: str) -> None: ...
     def rows(self, table: str, count: int) -> None: ...
+    def rows_written(self, table: str, count: int) -> None: ...
     def table_error(self, table: str, message: str) -> None: ...
+    def table_finished(self, table: str) -> None: ...
     def source_finished(self, result: SourceResult) -> None: ...
 
 
 class NoProgress:
     def source_started(self, source: str, destinations: list[str]) -> None: ...
+    def table_started(self, table: str) -> None: ...
     def rows(self, table: str, count: int) -> None: ...
+    def rows_written(self, table: str, count: int) -> None: ...
     def table_error(self, table: str, message: str) -> None: ...
+    def table_finished(self, table: str) -> None: ...
     def source_finished(self, result: SourceResult) -> None: ...
 
 
@@ -208,6 +215,7 @@ class _SourceRun:
         self.skip_delete_stale: set[str] = set()
         self.done_ok: dict[str, bool] = {}
         self.ledger = CheckpointLedger(self.dests)
+        self.written = WrittenRows()
         self.state: CursorStore | None = None
         self.refresh: RefreshView | None = None
         self.held_state: dict[str, str] = {}
@@ -450,12 +458,14 @@ class _SourceRun:
             self.ledger.checkpoint(msg.key, msg.value)
         elif isinstance(msg, MigrateTable):
             self._migrate(msg.table)
+            self.progress.table_started(msg.table.name)
         elif isinstance(msg, SyncError):
             self.result.table(msg.table_name).errors += 1
             self.progress.table_error(msg.table_name, msg.error)
         elif isinstance(msg, TableDone):
             self.done_ok[msg.table_name] = msg.ok
             self.result.table(msg.table_name).finished = time.monotonic()
+            self.progress.table_finished(msg.table_name)
         elif isinstance(msg, DeleteRecord):
             for name, w in self.writers.items():
                 w.delete_record(self.out[(name, msg.table_name)][0], msg.where)
@@ -499,12 +509,19 @@ class _SourceRun:
                 record = self.transforms[name].record(schema, msg.record)
             w.insert(out, record, seq)
             self.ledger.durable(name, w.durable_seq)
-        self.result.table(msg.table_name).rows += n
+        stats = self.result.table(msg.table_name)
+        if not stats.rows:
+            stats.started = time.monotonic()  # a table's duration: first row to durable write
+        stats.rows += n
+        self.written.inserted(seq, msg.table_name, n)
         self.progress.rows(msg.table_name, n)
 
     def _commit_ready(self) -> None:
         for name, w in self.writers.items():
             self.ledger.durable(name, w.durable_seq)
+        for table, n in self.written.durable(self.ledger.watermark):
+            self.result.table(table).finished = time.monotonic()
+            self.progress.rows_written(table, n)
         ready = self.ledger.committable()
         if not ready:
             return

@@ -24,7 +24,14 @@ from syncline.grpc.prestart import take
 from syncline.grpc.process import PluginProcess
 from syncline.grpc.state_proxy import StateProxy
 from syncline.grpc.transport import open_channel
-from syncline.messages import Checkpoint, DeleteRecord, MigrateTable, SyncError, SyncMessage
+from syncline.messages import (
+    Checkpoint,
+    DeleteRecord,
+    MigrateTable,
+    SyncError,
+    SyncMessage,
+    TableDone,
+)
 from syncline.plugin.contracts import (
     BatchLimits,
     PluginContext,
@@ -208,6 +215,9 @@ class ExternalSource(_External):
             request.backend.connection = self.state_proxy.address
         _call(self.name, "Sync", tables=list(options.tables))
         inserts = InsertCoalescer()
+        # The protocol has no end-of-table message: every table ends with the stream.
+        migrated: list[str] = []
+        failed: set[str] = set()
         try:
             for resp in self.stub.Sync(request):
                 kind = resp.WhichOneof("message")
@@ -218,8 +228,11 @@ class ExternalSource(_External):
                     continue
                 yield from inserts.flush()  # rows sent before any other message go first
                 if kind == "migrate_table":
-                    yield MigrateTable(table_from_bytes(resp.migrate_table.table))
+                    table = table_from_bytes(resp.migrate_table.table)
+                    migrated.append(table.name)
+                    yield MigrateTable(table)
                 elif kind == "error":
+                    failed.add(resp.error.table_name)
                     yield SyncError(resp.error.table_name, resp.error.error)
                 elif kind == "checkpoint":
                     for row in record_from_bytes(resp.checkpoint.record).to_pylist():
@@ -234,6 +247,8 @@ class ExternalSource(_External):
             yield from inserts.flush()
         except grpc.RpcError as e:
             raise SynclineError(f"source {self.name}: sync failed: {self._why(e)}") from e
+        for name in migrated:
+            yield TableDone(name, ok=name not in failed)
 
 
 class ExternalDestination(_External):

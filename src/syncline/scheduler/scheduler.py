@@ -3,7 +3,8 @@
 Order guaranteed to consumers: a MigrateTable for every selected table first (parents before
 children); then Inserts, each a record batch of one table; a parent's rows are emitted before
 the child rows resolved from them; a Checkpoint comes after the rows its resolver yielded before
-it; TableDone for every table at the end.
+it; a table's TableDone (and its children's) once every resolver of it has finished, after
+all its messages.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,7 +45,13 @@ Row = Mapping[str, Any]
 Resolver = Callable[[Any, Row | None, StateReader], Iterable[Row | pa.RecordBatch | Checkpoint]]
 
 MAX_DEPTH = 4
-_DONE = object()
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """A worker's last message: one resolver of ``table`` (children included) is done."""
+
+    table: Table
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,8 @@ class Scheduler:
         self._lock = threading.Lock()
         self._out: queue.Queue[Any] = queue.Queue(maxsize=self.opts.queue_size)
         self._stop = threading.Event()
-        for t in flatten(tables):
-            if _depth(t, tables) > MAX_DEPTH:
+        for t, depth in _depths(tables):
+            if depth > MAX_DEPTH:
                 raise ValueError(f"table {t.name}: max depth exceeded, max depth is {MAX_DEPTH}")
 
     def run(self) -> Iterator[SyncMessage]:
@@ -96,12 +104,19 @@ class Scheduler:
         workers = max(1, min(self.opts.concurrency, len(pairs) or 1))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resolver")
         remaining = len(pairs)
+        unfinished = Counter(t.name for t, _ in pairs)  # resolvers still running, per table
+        done: set[str] = set()
         futures = [pool.submit(self._run_pair, t, c) for t, c in pairs]
         try:
             while remaining:
                 item = self._out.get()
-                if item is _DONE:
+                if isinstance(item, _Finished):
                     remaining -= 1
+                    unfinished[item.table.name] -= 1
+                    if not unfinished[item.table.name]:
+                        for t in flatten([item.table]):
+                            done.add(t.name)
+                            yield TableDone(t.name, ok=self._errors.get(t.name, 0) == 0)
                     continue
                 yield item
             for f in futures:
@@ -110,7 +125,8 @@ class Scheduler:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
         for t in flatten(self.tables):
-            yield TableDone(t.name, ok=self._errors.get(t.name, 0) == 0)
+            if t.name not in done:  # not in this shard
+                yield TableDone(t.name, ok=self._errors.get(t.name, 0) == 0)
 
     # -- worker side ---------------------------------------------------------------------
 
@@ -131,7 +147,7 @@ class Scheduler:
             pass
         finally:
             with contextlib.suppress(_Stopped):
-                self._emit(_DONE)
+                self._emit(_Finished(table))
 
     def _error(self, table: Table, message: str) -> None:
         with self._lock:
@@ -233,17 +249,13 @@ class Scheduler:
         return kept
 
 
-def _depth(t: Table, roots: list[Table]) -> int:
-    def find(nodes: Iterable[Table], d: int) -> int:
-        for n in nodes:
-            if n.name == t.name:
-                return d
-            found = find(n.relations, d + 1)
-            if found:
-                return found
-        return 0
-
-    return find(roots, 1)
+def _depths(roots: list[Table]) -> Iterator[tuple[Table, int]]:
+    """Every table with its depth (1 for top-level tables), in one walk."""
+    stack = [(t, 1) for t in roots]
+    while stack:
+        t, depth = stack.pop()
+        yield t, depth
+        stack.extend((c, depth + 1) for c in t.relations)
 
 
 def sync_selected(
