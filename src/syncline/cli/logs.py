@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record is a field passed with ``extra``.
@@ -110,10 +111,27 @@ class Counter(logging.Handler):
             self.warnings += 1
 
 
-def _open_log_file(file_name: str, overwrite: bool) -> logging.Handler | None:
+# The log file is rotated by size so that months of syncs keep a bounded log: at this size it
+# becomes FILE.1 (FILE.1 becomes FILE.2, ...), and the oldest beyond the backups is removed.
+DEFAULT_MAX_SIZE_MB = 100
+DEFAULT_MAX_BACKUPS = 5
+
+
+def _open_log_file(
+    file_name: str, overwrite: bool, max_size_mb: float, max_backups: int
+) -> logging.Handler | None:
     """The log file's handler; None (after a one-line warning) if it cannot be written."""
     try:
-        return logging.FileHandler(file_name, mode="w" if overwrite else "a", encoding="utf-8")
+        if max_size_mb <= 0:  # never rotated
+            return logging.FileHandler(file_name, mode="w" if overwrite else "a", encoding="utf-8")
+        if overwrite:  # the rotating handler always appends
+            open(file_name, "w").close()
+        return RotatingFileHandler(
+            file_name,
+            maxBytes=int(max_size_mb * 1024 * 1024),
+            backupCount=max_backups,
+            encoding="utf-8",
+        )
     except OSError as e:
         reason = e.strerror or str(e)
         print(
@@ -131,8 +149,11 @@ def setup_logging(
     overwrite: bool,
     invocation_id: str,
     console: bool = False,
+    max_size_mb: float = DEFAULT_MAX_SIZE_MB,
+    max_backups: int = DEFAULT_MAX_BACKUPS,
 ) -> Counter:
-    """Log to ``file_name`` at ``level``; warnings and errors also go to stderr.
+    """Log to ``file_name`` at ``level``; warnings and errors also go to stderr. The file is
+    rotated at ``max_size_mb`` (0: never), keeping ``max_backups`` older files.
 
     A log file that cannot be opened (missing folder, no permission) is not fatal: the whole
     log goes to stderr instead, so nothing is lost.
@@ -144,7 +165,9 @@ def setup_logging(
     formatter: logging.Formatter = (
         JsonFormatter(invocation_id) if fmt == "json" else TextFormatter(invocation_id)
     )
-    file_handler = _open_log_file(file_name, overwrite) if file_name else None
+    file_handler = (
+        _open_log_file(file_name, overwrite, max_size_mb, max_backups) if file_name else None
+    )
     if file_handler is not None:
         file_handler.setFormatter(formatter)
         root.addHandler(file_handler)

@@ -13,13 +13,30 @@ from rich.console import Console
 
 from syncline import __version__
 from syncline.cli import commands
-from syncline.cli.logs import python_level, restore_logging, saved_logging, setup_logging
+from syncline.cli.logs import (
+    DEFAULT_MAX_BACKUPS,
+    DEFAULT_MAX_SIZE_MB,
+    python_level,
+    restore_logging,
+    saved_logging,
+    setup_logging,
+)
 from syncline.cli.serve import LOG_LEVELS, find_any, serve, serve_arguments
 from syncline.config import secrets as redact
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.plugin.errors import SynclineError
 
 log = logging.getLogger("syncline.cli")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def global_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
@@ -42,6 +59,21 @@ def global_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
         action="store_true",
         default=default(False),
         help="truncate the log file first",
+    )
+    g.add_argument(
+        "--log-file-max-size",
+        type=float,
+        metavar="MB",
+        default=default(DEFAULT_MAX_SIZE_MB),
+        help="rotate the log file at this size: it becomes FILE.1, FILE.1 becomes FILE.2, ... "
+        f"(default {DEFAULT_MAX_SIZE_MB}; 0: never rotate)",
+    )
+    g.add_argument(
+        "--log-file-max-backups",
+        type=_at_least_one,
+        metavar="N",
+        default=default(DEFAULT_MAX_BACKUPS),
+        help=f"rotated log files kept (default {DEFAULT_MAX_BACKUPS})",
     )
     g.add_argument(
         "--no-log-file", action="store_true", default=default(False), help="write no log file"
@@ -179,6 +211,8 @@ def _run(args: argparse.Namespace) -> int:
         overwrite=args.log_file_overwrite,
         invocation_id=invocation_id,
         console=args.log_console,
+        max_size_mb=args.log_file_max_size,
+        max_backups=args.log_file_max_backups,
     )
     for handler in logging.getLogger("syncline").handlers:
         handler.addFilter(redact.RedactingFilter())
