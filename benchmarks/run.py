@@ -3,6 +3,7 @@ against the raw bulk path; and a no-op incremental sync. Prints a Markdown table
 
 Run: python benchmarks/run.py [--rows 1000000] [--repeats 3] [--dest sqlite,duckdb]
      [--mode overwrite] [--no-grpc] [--cloudquery]
+     python benchmarks/run.py --many-tables 100,1000   (bench_many_tables.py: many small tables)
 
 How it measures (so the figures cannot flatter):
 - every figure is a whole process timed from spawn to exit, start-up included (the raw paths
@@ -175,7 +176,15 @@ def main() -> None:
     parser.add_argument("--no-grpc", action="store_true", help="skip the gRPC runs")
     parser.add_argument("--no-noop", action="store_true", help="skip the no-op incremental sync")
     parser.add_argument("--cloudquery", action="store_true", help="add CloudQuery's CLI (SQLite)")
+    parser.add_argument(
+        "--many-tables",
+        metavar="N[,N]",
+        help="run the many-tables benchmark instead (bench_many_tables.py), e.g. 100,1000",
+    )
     args = parser.parse_args()
+    if args.many_tables:
+        many = str(Path(__file__).parent / "bench_many_tables.py")
+        os.execv(sys.executable, [sys.executable, many, "--tables", args.many_tables])
     dests, modes = args.dest.split(","), args.mode.split(",")
     lanes = ["in-process", "raw"] + ([] if args.no_grpc else ["over gRPC"])
     print(f"machine at start: {machine()}", file=sys.stderr)

@@ -127,15 +127,23 @@ def test_a_sync_of_200_tables_opens_at_most_one_connection_per_reader(pg_server,
     options = SyncOptions(tables=["*"], skip_tables=[], skip_dependent_tables=True)
     rows: dict[str, int] = {}
     migrated, done = 0, 0
+    order: list[tuple[str, str]] = []
     try:
         for msg in source.sync(options, _NoState()):
             if isinstance(msg, Insert):
                 rows[msg.table_name] = rows.get(msg.table_name, 0) + msg.record.num_rows
+                order.append(("rows", msg.table_name))
             migrated += isinstance(msg, MigrateTable)
-            done += isinstance(msg, TableDone) and msg.ok
+            if isinstance(msg, TableDone):
+                done += msg.ok
+                order.append(("done", msg.table_name))
     finally:
         source.close()
     assert (migrated, done) == (200, 200)
+    # each table is done after its rows, as soon as it is read: not all at the end
+    for table in ("t0000", "t0123"):
+        assert order.index(("rows", table)) < order.index(("done", table))
+    assert order.index(("done", "t0000")) < order.index(("rows", "t0199"))
     assert rows == {f"t{i:04d}": 5 for i in range(200)}
     # discovery, then the three readers: 201 statements on at most 4 connections
     assert len(counted["statements"]) == 201
@@ -143,7 +151,7 @@ def test_a_sync_of_200_tables_opens_at_most_one_connection_per_reader(pg_server,
 
 
 @pytest.mark.slow
-def test_1000_small_tables_into_sqlite(pg_server, write, run_cli, workdir):
+def test_1000_small_tables_into_sqlite_with_delete_stale(pg_server, write, run_cli, workdir):
     url = pg_server.create_database("thousand_tables")
     _create_tables(url, 1000, rows=20)
     source_doc = f"""\
@@ -158,14 +166,32 @@ spec:
     concurrency: 4
 """
     write("many.yml", config(source_doc, sqlite_doc()))
-    result = run_cli("sync", "many.yml")
-    assert result.code == 0, result.err
-    assert "Resources: 20000," in result.out
+    first = run_cli("sync", "many.yml")
+    assert first.code == 0, first.err
+    assert "Resources: 20000," in first.out
     db = workdir / "db.sqlite"
-    counts = {}
-    for i in range(0, 1000, 111):
-        name = f"t{i:04d}"
-        counts[name] = query(db, f"select count(*), sum(id), min(name), max(v) from {name}")[0]
-    assert counts == {f"t{i:04d}": (20, 210, f"t{i}-1", 10.0) for i in range(0, 1000, 111)}
+    sample = range(0, 1000, 111)
+    counts = {
+        f"t{i:04d}": query(db, f"select count(*), sum(id), min(name), max(v) from t{i:04d}")[0]
+        for i in sample
+    }
+    assert counts == {f"t{i:04d}": (20, 210, f"t{i}-1", 10.0) for i in sample}
     tables = query(db, "select count(*) from sqlite_master where type = 'table' and name like 't%'")
     assert tables == [(1000,)]
+
+    # rows gone from the source are deleted as stale from every table they left
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM t0000 WHERE id > 5; DELETE FROM t0999 WHERE id <= 15")
+        conn.execute("DELETE FROM t0500")
+    second = run_cli("sync", "many.yml")
+    assert second.code == 0, second.err
+    assert "Resources: 19950," in second.out
+    assert query(db, "select count(*), max(id) from t0000") == [(5, 5)]
+    assert query(db, "select count(*), min(id) from t0999") == [(5, 16)]
+    assert query(db, "select count(*) from t0500") == [(0,)]
+    assert query(db, "select count(*) from t0777") == [(20,)]
+    # without a terminal: progress lines, the last one with the totals
+    lines = [line for line in second.err.splitlines() if line.startswith("progress ")]
+    assert lines[-1].startswith(
+        "progress source=pg phase=done tables=1000/1000 rows=19950 rows_written=19950 "
+    )
