@@ -94,8 +94,8 @@ class SyncCounts:
     def phase(self) -> str:
         if self.ended:
             return self.ended
-        if not self.tables:
-            return "starting"
+        if not self.tables:  # (shards on other processes report rows only)
+            return "syncing" if self.rows else "starting"
         if len(self._finished) < self.tables:
             return "syncing"
         return "writing" if self.written < self.rows else "finishing"
