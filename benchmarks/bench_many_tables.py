@@ -163,13 +163,24 @@ def _line(label: str, s: Sample, ref: Sample | None, tables: int) -> str:
     )
 
 
+def _exists(server: object, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(server.url(), autocommit=True) as conn:  # type: ignore[attr-defined]
+        return bool(
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        )
+
+
 def bench_postgresql(
     work: Path, server: object, tables: int, rows: int, dests: list[str]
 ) -> list[str]:
-    url = server.create_database(f"source{tables}")  # type: ignore[attr-defined]
-    create_source(url, tables, rows)
+    url = server.url(f"source{tables}")  # type: ignore[attr-defined]
+    if not _exists(server, f"source{tables}"):
+        server.create_database(f"source{tables}")  # type: ignore[attr-defined]
+        create_source(url, tables, rows)
     lines = []
-    for n, dest in enumerate(dests):
+    for dest in dests:
         folder = work / f"{dest}{tables}"
         folder.mkdir()
         if dest == "postgresql":
@@ -181,8 +192,8 @@ def bench_postgresql(
         cfg = _config(folder, url, dest, ours)
         by_hand = [sys.executable, __file__, "--child", "copy", dest, url, theirs]
         samples: dict[str, list[Sample]] = {"syncline": [], "by hand": []}
-        for _ in ("first", "second"):  # interleaved, the order swapped per destination
-            order = ["syncline", "by hand"] if n % 2 == 0 else ["by hand", "syncline"]
+        for run in (0, 1):  # interleaved, the order swapped on the second run
+            order = ["syncline", "by hand"] if run == 0 else ["by hand", "syncline"]
             for lane in order:
                 cmd = sync_cmd(cfg) if lane == "syncline" else by_hand
                 samples[lane].append(timed(cmd, folder))
@@ -233,26 +244,30 @@ def main() -> None:
     sizes = [int(n) for n in args.tables.split(",")]
     server = start_server()
     work = Path(tempfile.mkdtemp(prefix="syncline-bench-many-"))
-    out: list[str] = []
+    print(f"machine at start: {machine()}", flush=True)
     try:
         for tables in sizes:
-            out.append(f"\n{tables} tables x {args.rows} rows, PostgreSQL source\n")
-            out.append("| path | wall s | ms per table | x by hand | CPU s | peak MB |")
-            out.append("|---|---:|---:|---:|---:|---:|")
-            out += bench_postgresql(work, server, tables, args.rows, args.dest.split(","))
+            _print(f"\n{tables} tables x {args.rows} rows, PostgreSQL source\n")
+            _print("| path | wall s | ms per table | x by hand | CPU s | peak MB |")
+            _print("|---|---:|---:|---:|---:|---:|")
+            for dest in args.dest.split(","):  # each destination's figures as soon as known
+                _print(*bench_postgresql(work, server, tables, args.rows, [dest]))
             if not args.no_sdk:
-                out.append(f"\n{tables} tables x {args.rows} rows, SDK plugin over gRPC\n")
-                out.append("| path | wall s | rows/s | CPU s | peak MB |")
-                out.append("|---|---:|---:|---:|---:|")
-                out += bench_sdk(work, tables, args.rows)
+                _print(f"\n{tables} tables x {args.rows} rows, SDK plugin over gRPC\n")
+                _print("| path | wall s | rows/s | CPU s | peak MB |")
+                _print("|---|---:|---:|---:|---:|")
+                _print(*bench_sdk(work, tables, args.rows))
     finally:
         server.stop()
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(server.root, ignore_errors=True)
-    print(f"machine: {machine()}")
-    print("\n".join(out))
+    print(f"\nmachine at end: {machine()}")
+
+
+def _print(*lines: str) -> None:
+    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":
