@@ -4,6 +4,7 @@ worker is killed."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,6 +30,16 @@ def dask_cluster(tmp_path_factory):
     address = f"tcp://127.0.0.1:{port}"
     bin_dir = Path(sys.executable).parent
     cwd = tmp_path_factory.mktemp("dask")
+    # Workers get credentials from their environment, as on a real cluster; the AWS endpoint
+    # comes with each config (endpoint_url), so the cluster needs no moto server of its own.
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
     procs = [
         subprocess.Popen(
             [
@@ -59,6 +70,7 @@ def dask_cluster(tmp_path_factory):
                     "--no-dashboard",
                 ],
                 cwd=cwd,
+                env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -229,3 +241,103 @@ def test_process_pool_shards_and_single_writer_destinations_are_refused(workdir)
     ) in p.stderr
     assert "Traceback" not in p.stderr
     assert not (workdir / "db.duckdb").exists()
+
+
+AWS_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
+AWS_TABLES = [
+    "aws_ec2_vpcs",
+    "aws_ec2_subnets",
+    "aws_ec2_security_groups",
+    "aws_iam_users",
+    "aws_s3_buckets",
+    "aws_cloudtrail_events",
+]
+
+
+def _aws_config(db: Path, endpoint: str) -> str:
+    source = f"""\
+kind: source
+spec:
+  name: aws
+  path: cloudquery/aws
+  tables: {json.dumps(AWS_TABLES)}
+  destinations: [sqlite]
+  backend_options:
+    table_name: cq_state
+    connection: "@@plugins.sqlite.connection"
+  spec:
+    regions: {json.dumps(AWS_REGIONS)}
+    endpoint_url: {endpoint}
+    concurrency: 4
+    max_retries: 0
+"""
+    return config(source, sqlite_doc(path=str(db), extra="write_mode: overwrite-delete-stale"))
+
+
+def _same_aws_data(a: Path, b: Path) -> None:
+    for table in AWS_TABLES:
+        assert _data(a, table) == _data(b, table), table
+    assert query(a, "select key, value from cq_state order by key") == query(
+        b, "select key, value from cq_state order by key"
+    )
+
+
+@pytest.mark.slow
+def test_aws_regions_sharded_on_dask_sync_the_same_rows_as_one_process(
+    workdir, aws_env, dask_cluster
+):
+    import boto3
+
+    _client, address = dask_cluster
+    vpcs = {}
+    for region in AWS_REGIONS:
+        ec2 = boto3.client("ec2", region_name=region)
+        vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+        ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")
+        ec2.create_security_group(GroupName=f"web-{region}", Description="web", VpcId=vpc)
+        boto3.client("s3", region_name=region).create_bucket(
+            Bucket=f"bucket-{region}",
+            **(
+                {"CreateBucketConfiguration": {"LocationConstraint": region}}
+                if region != "us-east-1"
+                else {}
+            ),
+        )
+        vpcs[region] = vpc
+    boto3.client("iam").create_user(UserName="ada")
+
+    single, sharded = workdir / "single.sqlite", workdir / "sharded.sqlite"
+    syncline.sync(_aws_config(single, aws_env))
+    result = syncline.sync(
+        _aws_config(sharded, aws_env), executor="dask", address=address, shards=4
+    )
+    _same_aws_data(single, sharded)
+    assert result.errors == 0
+    # every region's resources arrived, and the work was split across the shards
+    assert query(
+        sharded,
+        "select region, count(*) from aws_ec2_security_groups where group_name like 'web-%' group by region order by region",
+    ) == [(r, 1) for r in sorted(AWS_REGIONS)]
+    assert query(sharded, "select user_name, region from aws_iam_users") == [("ada", "aws-global")]
+    assert sorted(k for (k,) in query(sharded, "select key from cq_state")) == [
+        f"aws_cloudtrail_events/123456789012/{r}" for r in sorted(AWS_REGIONS)
+    ]
+    names = " union ".join(f"select _cq_source_name from {t}" for t in AWS_TABLES)
+    assert query(sharded, f"select * from ({names}) order by 1") == [
+        (f"aws_{n}_4",) for n in range(1, 5)
+    ]
+
+    # a VPC gone upstream: the shard that read its region deletes it, as one process does
+    ec2 = boto3.client("ec2", region_name="us-west-2")
+    ec2.delete_security_group(
+        GroupId=ec2.describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": ["web-us-west-2"]}]
+        )["SecurityGroups"][0]["GroupId"]
+    )
+    syncline.sync(_aws_config(single, aws_env))
+    syncline.sync(_aws_config(sharded, aws_env), executor="dask", address=address, shards=4)
+    assert query(
+        sharded,
+        "select region from aws_ec2_security_groups where group_name like 'web-%' order by region",
+    ) == [("eu-west-1",), ("us-east-1",)]
+    _same_aws_data(single, sharded)
