@@ -341,3 +341,37 @@ def test_aws_regions_sharded_on_dask_sync_the_same_rows_as_one_process(
         "select region from aws_ec2_security_groups where group_name like 'web-%' order by region",
     ) == [("eu-west-1",), ("us-east-1",)]
     _same_aws_data(single, sharded)
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_full_refresh_and_one_shard_are_refused_for_sharded_runs(workdir, run_cli, executor):
+    """A full refresh resets the cursors its run did not set again, which in one shard are
+    every other shard's: refused before anything is created, from the CLI and the API."""
+    db = workdir / "db.sqlite"
+    text = _config(db, 2, 10, 50)
+    (workdir / "a.yml").write_text(text)
+    for refresh in (True, ["test_incremental_table"]):
+        with pytest.raises(syncline.SynclineError) as e:
+            syncline.sync(text, executor=executor, full_refresh=refresh)
+        assert str(e.value) == "--full-refresh runs with --executor local only"
+    with pytest.raises(syncline.SynclineError) as e:
+        syncline.sync(text, executor=executor, shard=(1, 2))
+    assert str(e.value) == "--shard runs one shard here: use it with --executor local"
+    with pytest.raises(syncline.SynclineError) as e:
+        syncline.sync(text, executor=executor, shards=0)
+    assert str(e.value) == "invalid --shards 0: must be at least 1"
+
+    for args, message in [
+        (["--full-refresh"], "--full-refresh runs with --executor local only"),
+        (
+            ["--full-refresh", "--table", "test_incremental_table"],
+            "--full-refresh runs with --executor local only",
+        ),
+        (["--shard", "1/2"], "--shard runs one shard here: use it with --executor local"),
+        (["--shards", "0"], "invalid --shards 0: must be at least 1"),
+    ]:
+        r = run_cli("sync", "a.yml", "--executor", executor, *args)
+        assert r.code == 1, args
+        assert f"Error: {message}" in r.err
+        assert "Traceback" not in r.err
+    assert not db.exists()
