@@ -2,8 +2,11 @@
 against the raw bulk path; and a no-op incremental sync. Prints a Markdown table.
 
 Run: python benchmarks/run.py [--rows 1000000] [--repeats 3] [--dest sqlite,duckdb]
-     [--mode overwrite] [--no-grpc] [--cloudquery]
+     [--mode overwrite] [--no-grpc] [--cloudquery] [--no-executors | --executors-only]
      python benchmarks/run.py --many-tables 100,1000   (bench_many_tables.py: many small tables)
+
+Then sharded syncs on 1, 2 and 4 Dask workers (bench_executors.py: speed-up, and where the
+destination becomes the limit) for the SQLite and PostgreSQL destinations among --dest.
 
 How it measures (so the figures cannot flatter):
 - every figure is a whole process timed from spawn to exit, start-up included (the raw paths
@@ -166,6 +169,8 @@ def machine() -> str:
 
 
 def main() -> None:
+    import bench_executors  # here: it imports this module's helpers
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -181,10 +186,16 @@ def main() -> None:
         metavar="N[,N]",
         help="run the many-tables benchmark instead (bench_many_tables.py), e.g. 100,1000",
     )
+    parser.add_argument("--no-executors", action="store_true", help="skip 1, 2, 4 Dask workers")
+    parser.add_argument("--executors-only", action="store_true", help="only 1, 2, 4 Dask workers")
+    bench_executors.add_arguments(parser)
     args = parser.parse_args()
     if args.many_tables:
         many = str(Path(__file__).parent / "bench_many_tables.py")
         os.execv(sys.executable, [sys.executable, many, "--tables", args.many_tables])
+    if args.executors_only:
+        bench_executors.run(args, args.dest.split(","))
+        return
     dests, modes = args.dest.split(","), args.mode.split(",")
     lanes = ["in-process", "raw"] + ([] if args.no_grpc else ["over gRPC"])
     print(f"machine at start: {machine()}", file=sys.stderr)
@@ -218,6 +229,9 @@ def main() -> None:
         targets.close()
         shutil.rmtree(work, ignore_errors=True)
     print_tables(args, dests, modes, results, noop)
+    if not args.no_executors:
+        print()
+        bench_executors.run(args, dests)
 
 
 def print_tables(args, dests, modes, results, noop) -> None:  # type: ignore[no-untyped-def]

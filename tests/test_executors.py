@@ -112,12 +112,12 @@ spec:
 {extra_spec}"""
 
 
-def _config(db: Path, clients: int, rows: int, events: int, extra_spec: str = "") -> str:
+def _config(
+    db: Path, clients: int, rows: int, events: int, extra_spec: str = "", summary: bool = False
+) -> str:
     # absolute paths: relative ones resolve in each worker's own working directory
-    return config(
-        _source(clients, rows, events, extra_spec),
-        sqlite_doc(path=str(db), extra="write_mode: overwrite-delete-stale"),
-    )
+    extra = "write_mode: overwrite-delete-stale" + ("\nsend_sync_summary: true" if summary else "")
+    return config(_source(clients, rows, events, extra_spec), sqlite_doc(path=str(db), extra=extra))
 
 
 def _data(db: Path, table: str) -> list[tuple[Any, ...]]:
@@ -215,7 +215,7 @@ def test_a_worker_killed_mid_shard_loses_nothing(workdir, dask_cluster):
 
 def test_process_pool_shards_and_single_writer_destinations_are_refused(workdir):
     db = workdir / "db.sqlite"
-    syncline.sync(_config(db, 3, 10, 200), executor="processes", shards=3)
+    syncline.sync(_config(db, 3, 10, 200, summary=True), executor="processes", shards=3)
     assert query(db, "select count(*), count(distinct client_id) from test_some_table") == [(30, 3)]
     assert query(
         db,
@@ -225,6 +225,22 @@ def test_process_pool_shards_and_single_writer_destinations_are_refused(workdir)
     assert query(db, "select key, value from cq_state order by key") == [
         (f"test_incremental_table/client_{c}", "200") for c in range(3)
     ]
+    # send_sync_summary: one row per shard, as CloudQuery's shards write them, each counting
+    # that shard's rows; one sync id, so the rows add up to the sync
+    written = {
+        n: sum(
+            sqlite_value(db, f"select count(*) from {t} where _cq_source_name = 'test_{n}_3'")
+            for t in ("test_some_table", "test_sub_table", "test_incremental_table")
+        )
+        for n in (1, 2, 3)
+    }
+    assert sum(written.values()) == 3 * 10 + 3 * 10 * 2 + 3 * 200
+    assert query(
+        db,
+        "select shard_num, shard_total, resources, source_name from cloudquery_sync_summaries "
+        "order by shard_num",
+    ) == [(n, 3, written[n], "test") for n in (1, 2, 3)]
+    assert sqlite_value(db, "select count(distinct sync_id) from cloudquery_sync_summaries") == 1
     duck = config(
         _source(2, 10, 0)
         .replace("destinations: [sqlite]", "destinations: [duck]")

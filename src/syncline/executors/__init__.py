@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
-from syncline.config.reader import read_config
+from syncline.config.models import DestinationSpec, MigrateMode
+from syncline.config.reader import Config, read_config
 from syncline.config.selection import select_sources
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import Plugins, resolve_plugins
 from syncline.engine.summary import SourceResult, TableStats
+from syncline.engine.summary_table import SUMMARY
 from syncline.engine.sync import open_state
+from syncline.engine.transform import DestinationTransform, render_sync_group_id
 from syncline.executors.shards import ShardOutcome, ShardTask
 from syncline.plugin.errors import SynclineError
 
@@ -45,6 +49,7 @@ def run_sharded(run: ShardedRun, on_rows: Callable[[str, int], None]) -> list[Sh
     _refuse_single_writer_destinations(plugins)
     if not run.no_migrate:
         run_migrate(config, plugins, run.invocation_id)
+        _migrate_summary_tables(config, plugins, run.invocation_id)
     for spec in config.source_specs():
         client = open_state(spec, config, plugins, run.invocation_id)  # creates the table
         if client is not None:
@@ -80,6 +85,33 @@ def _refuse_single_writer_destinations(plugins: Plugins) -> None:
                 f"destination {name} ({resolved.info.path}) takes writes from one process at a "
                 "time: use --executor local, or another destination for sharded runs"
             )
+
+
+def _migrate_summary_tables(config: Config, plugins: Plugins, invocation_id: str) -> None:
+    """The summary table of each destination with ``send_sync_summary``: a local sync
+    creates it as it writes its row, shards only write theirs."""
+    now = datetime.now(UTC)
+    for src in config.sources:
+        for name in src.spec.destinations:
+            resolved = plugins.destinations[name]
+            dspec: DestinationSpec = resolved.configured.spec
+            if not dspec.send_sync_summary:
+                continue
+            transform = DestinationTransform(
+                sync_time=now,
+                source_name=src.spec.name,
+                write_mode=dspec.write_mode,
+                pk_mode=dspec.pk_mode,
+                sync_group_id=render_sync_group_id(dspec.sync_group_id, now, invocation_id),
+                deterministic_cq_id=src.spec.deterministic_cq_id,
+            )
+            plugin = resolved.create(invocation_id)
+            try:
+                plugin.migrate_tables(
+                    [transform.table(SUMMARY)], dspec.migrate_mode is MigrateMode.FORCED
+                )
+            finally:
+                plugin.close()
 
 
 def combine(outcomes: list[ShardOutcome]) -> tuple[list[SourceResult], list[str]]:

@@ -1,0 +1,253 @@
+"""Sharded syncs on 1, 2 and 4 Dask workers against one process: the speed-up, and where the
+destination becomes the limit.
+
+Run: python benchmarks/bench_executors.py [--clients 16] [--rows-per-client 10000]
+     [--delays 250,0] [--concurrency 2] [--dest sqlite,postgresql] [--repeats 3]
+     (or as part of python benchmarks/run.py; --executors-only there runs only this)
+
+The source is the test source, ``test_some_table`` only, written in ``append`` mode:
+``--clients`` clients of ``--rows-per-client`` rows each, in 1,000-row batches, each batch
+after a wait of ``--delays`` milliseconds (an API answering slowly); 0 means no wait, the
+source as fast as it can generate rows. Every engine run reads with the same concurrency
+(``--concurrency`` resolver threads), as an API's rate limit or a process's CPU would hold
+it, so more workers mean more batches in flight.
+
+How it measures:
+- a real ``dask scheduler`` and ``dask worker --nthreads 1`` processes on loopback, one
+  cluster per worker count, all started before the first run (cluster start-up is not
+  timed: a cluster is there before a sync is asked of it);
+- every figure is a whole ``syncline sync`` process (start-up included), ``--executor dask
+  --address ... --shards`` twice the workers, next to ``--executor local``; the median of
+  ``--repeats`` runs, interleaved in rotating order, each into a fresh, empty target;
+- after every run the rows in the destination are counted: a run that lost rows fails;
+- "destination alone" is the raw bulk load of the same number of rows into the same kind
+  of table (``_raw.py``, clock started after the rows were in memory): the most rows a
+  second the destination takes from one writer. A sync's rows/s ÷ that figure near or
+  above 1 says the destination is the limit, not the source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _harness import BIN, TABLE, Sample, destination_doc, sync_cmd, timed
+from run import Targets, machine, median, run_lane
+
+WORKERS = (1, 2, 4)
+LOCAL = 0  # the worker count that stands for --executor local
+DESTINATIONS = ("sqlite", "postgresql")  # DuckDB takes writes from one process only
+
+
+@contextmanager
+def dask_cluster(workers: int) -> Iterator[str]:
+    """A scheduler and ``workers`` single-threaded workers on loopback; yields its address."""
+    import distributed
+
+    from syncline.testing.postgres import free_port
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    port = address.rsplit(":", 1)[1]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    dask = str(BIN / "dask")
+    procs = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"], **quiet
+        )
+    ]
+    try:
+        for _ in range(workers):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        dask,
+                        "worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--host",
+                        "127.0.0.1",
+                        "--no-dashboard",
+                    ],
+                    **quiet,
+                )
+            )
+        with distributed.Client(address, timeout="120s") as client:
+            client.wait_for_workers(workers, timeout=300)
+        yield address
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def source_doc(dest: str, clients: int, rows: int, delay_ms: int, concurrency: int) -> str:
+    return f"""kind: source
+spec:
+  name: bench
+  path: cloudquery/test
+  tables: ["{TABLE}"]
+  skip_dependent_tables: true
+  destinations: [{dest}]
+  spec:
+    num_clients: {clients}
+    num_rows: {rows}
+    num_sub_rows: 0
+    batch_size: 1000
+    batch_delay_ms: {delay_ms}
+    concurrency: {concurrency}
+"""
+
+
+def count_rows(dest: str, target: str) -> int:
+    if dest == "postgresql":
+        import psycopg
+
+        with psycopg.connect(target) as conn:
+            row = conn.execute(f'SELECT count(*) FROM "{TABLE}"').fetchone()
+    else:
+        import sqlite3
+
+        conn = sqlite3.connect(target)
+        try:
+            row = conn.execute(f'SELECT count(*) FROM "{TABLE}"').fetchone()
+        finally:
+            conn.close()
+    assert row is not None
+    return int(row[0])
+
+
+def one_run(
+    targets: Targets, dest: str, args: argparse.Namespace, delay: int, workers: int, address: str
+) -> Sample:
+    expected = args.clients * args.rows_per_client
+    with targets.fresh(dest) as (folder, target):
+        cfg = folder / "bench.yml"
+        cfg.write_text(
+            source_doc(dest, args.clients, args.rows_per_client, delay, args.concurrency)
+            + destination_doc(dest, target, "append", external=False)
+        )
+        cmd = sync_cmd(cfg)
+        if workers != LOCAL:
+            cmd += ["--executor", "dask", "--address", address, "--shards", str(2 * workers)]
+        sample = timed(cmd, folder)
+        found = count_rows(dest, target)
+    if found != expected:
+        raise SystemExit(f"{' '.join(cmd)} wrote {found} rows, not {expected}")
+    return sample
+
+
+Results = dict[tuple[str, int, int], list[Sample]]  # (dest, delay, workers) -> samples
+
+
+def measure(args: argparse.Namespace, dests: list[str], work: Path) -> tuple[Results, Results]:
+    """Every (destination, delay, worker count) ``--repeats`` times, interleaved; and the raw
+    load of the same rows into each destination, as the destination's own limit."""
+    delays = [int(d) for d in args.delays.split(",")]
+    lanes = [LOCAL, *WORKERS]
+    results: Results = {}
+    raw: Results = {}
+    targets = Targets(work, "postgresql" in dests)
+    try:
+        with ExitStack() as stack:
+            address = {w: stack.enter_context(dask_cluster(w)) for w in WORKERS}
+            address[LOCAL] = ""
+            for rep in range(args.repeats):
+                for dest in dests:
+                    raw.setdefault((dest, 0, 0), []).append(
+                        run_lane(
+                            "raw", targets, args.clients * args.rows_per_client, dest, "append"
+                        )[0]
+                    )
+                    for delay in delays:
+                        shift = rep % len(lanes)  # A B C D, B C D A, ...
+                        for w in lanes[shift:] + lanes[:shift]:
+                            s = one_run(targets, dest, args, delay, w, address[w])
+                            results.setdefault((dest, delay, w), []).append(s)
+                            name = f"{w} dask workers" if w else "local"
+                            print(
+                                f"{dest} wait {delay} ms {name}: {s.seconds:.2f}s", file=sys.stderr
+                            )
+    finally:
+        targets.close()
+    return results, raw
+
+
+def print_table(args: argparse.Namespace, dests: list[str], results: Results, raw: Results) -> None:
+    rows = args.clients * args.rows_per_client
+    print(
+        f"{rows:,} rows of {TABLE} ({args.clients} clients, 1,000-row batches, "
+        f"{args.concurrency} resolver threads per engine run); medians of {args.repeats} "
+        "interleaved runs"
+    )
+    print(f"machine: {machine()}\n")
+    print(
+        "| destination | source wait per batch | executor | shards | wall s | speed-up vs local "
+        "| speed-up vs 1 worker | rows/s | ÷ destination alone | CPU s |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for dest in dests:
+        alone = rows / median(raw[(dest, 0, 0)], "inner")
+        for delay in sorted({d for (x, d, _) in results if x == dest}, reverse=True):
+            local = median(results[(dest, delay, LOCAL)], "seconds")
+            one = median(results[(dest, delay, 1)], "seconds")
+            for w in (LOCAL, *WORKERS):
+                t = median(results[(dest, delay, w)], "seconds")
+                name, shards, vs_one = "local", "1", "-"
+                if w:
+                    name, shards, vs_one = f"dask, {w} workers", str(2 * w), f"{one / t:.2f}x"
+                print(
+                    f"| {dest} | {delay} ms | {name} | {shards} | {t:.2f} | {local / t:.2f}x "
+                    f"| {vs_one} | {rows / t:,.0f} | {rows / t / alone:.2f} "
+                    f"| {median(results[(dest, delay, w)], 'cpu'):.1f} |"
+                )
+        print(
+            f"| {dest} | destination alone | raw bulk load, one writer | | "
+            f"{median(raw[(dest, 0, 0)], 'inner'):.2f} | | | {alone:,.0f} | 1.00 | |"
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clients", type=int, default=16, help="test source clients")
+    parser.add_argument("--rows-per-client", type=int, default=10_000)
+    parser.add_argument("--delays", default="250,0", help="source waits per batch, ms")
+    parser.add_argument("--concurrency", type=int, default=2, help="resolver threads per run")
+
+
+def run(args: argparse.Namespace, dests: list[str]) -> None:
+    dests = [d for d in dests if d in DESTINATIONS]
+    if not dests:
+        return
+    print(f"machine at start: {machine()}", file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix="syncline-bench-executors-"))
+    try:
+        results, raw = measure(args, dests, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print_table(args, dests, results, raw)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    add_arguments(parser)
+    parser.add_argument("--dest", default=",".join(DESTINATIONS))
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    run(args, args.dest.split(","))
+
+
+if __name__ == "__main__":
+    main()
