@@ -1,8 +1,8 @@
 """Sharded syncs on 1, 2 and 4 Dask workers against one process: the speed-up, and where the
 destination becomes the limit.
 
-Run: python benchmarks/bench_executors.py [--clients 16] [--rows-per-client 10000]
-     [--delays 250,0] [--concurrency 2] [--dest sqlite,postgresql] [--repeats 3]
+Run: python benchmarks/bench_executors.py [--clients 16] [--rows-per-client 2000]
+     [--delays 1000,0] [--concurrency 2] [--dest sqlite,postgresql] [--repeats 3]
      (or as part of python benchmarks/run.py; --executors-only there runs only this)
 
 The source is the test source, ``test_some_table`` only, written in ``append`` mode:
@@ -19,6 +19,7 @@ How it measures:
 - every figure is a whole ``syncline sync`` process (start-up included), ``--executor dask
   --address ... --shards`` twice the workers, next to ``--executor local``; the median of
   ``--repeats`` runs, interleaved in rotating order, each into a fresh, empty target;
+- CPU seconds are those of the sync process and, on Dask, of the workers during the run;
 - after every run the rows in the destination are counted: a run that lost rows fails;
 - "destination alone" is the raw bulk load of the same number of rows into the same kind
   of table (``_raw.py``, clock started after the rows were in memory): the most rows a
@@ -29,12 +30,14 @@ How it measures:
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -46,9 +49,21 @@ LOCAL = 0  # the worker count that stands for --executor local
 DESTINATIONS = ("sqlite", "postgresql")  # DuckDB takes writes from one process only
 
 
+@dataclass(frozen=True)
+class Cluster:
+    address: str
+    worker_pids: tuple[int, ...]
+
+    def cpu(self) -> float:
+        """User plus system seconds the workers have used so far."""
+        import psutil  # a dependency of Dask distributed
+
+        return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in self.worker_pids)
+
+
 @contextmanager
-def dask_cluster(workers: int) -> Iterator[str]:
-    """A scheduler and ``workers`` single-threaded workers on loopback; yields its address."""
+def dask_cluster(workers: int) -> Iterator[Cluster]:
+    """A scheduler and ``workers`` single-threaded workers on loopback."""
     import distributed
 
     from syncline.testing.postgres import free_port
@@ -81,7 +96,8 @@ def dask_cluster(workers: int) -> Iterator[str]:
             )
         with distributed.Client(address, timeout="120s") as client:
             client.wait_for_workers(workers, timeout=300)
-        yield address
+            pids = client.run(os.getpid)
+        yield Cluster(address, tuple(pids.values()))
     finally:
         for p in procs:
             p.terminate()
@@ -129,8 +145,14 @@ def count_rows(dest: str, target: str) -> int:
 
 
 def one_run(
-    targets: Targets, dest: str, args: argparse.Namespace, delay: int, workers: int, address: str
+    targets: Targets,
+    dest: str,
+    args: argparse.Namespace,
+    delay: int,
+    workers: int,
+    cluster: Cluster | None,
 ) -> Sample:
+    """One sync into a fresh target; its CPU seconds include the workers'."""
     expected = args.clients * args.rows_per_client
     with targets.fresh(dest) as (folder, target):
         cfg = folder / "bench.yml"
@@ -139,9 +161,15 @@ def one_run(
             + destination_doc(dest, target, "append", external=False)
         )
         cmd = sync_cmd(cfg)
-        if workers != LOCAL:
-            cmd += ["--executor", "dask", "--address", address, "--shards", str(2 * workers)]
+        worker_cpu = 0.0
+        if cluster is not None:
+            cmd += ["--executor", "dask", "--address", cluster.address]
+            cmd += ["--shards", str(2 * workers)]
+            worker_cpu = -cluster.cpu()
         sample = timed(cmd, folder)
+        if cluster is not None:
+            worker_cpu += cluster.cpu()
+            sample = replace(sample, cpu=sample.cpu + worker_cpu)
         found = count_rows(dest, target)
     if found != expected:
         raise SystemExit(f"{' '.join(cmd)} wrote {found} rows, not {expected}")
@@ -161,8 +189,10 @@ def measure(args: argparse.Namespace, dests: list[str], work: Path) -> tuple[Res
     targets = Targets(work, "postgresql" in dests)
     try:
         with ExitStack() as stack:
-            address = {w: stack.enter_context(dask_cluster(w)) for w in WORKERS}
-            address[LOCAL] = ""
+            clusters: dict[int, Cluster | None] = {
+                w: stack.enter_context(dask_cluster(w)) for w in WORKERS
+            }
+            clusters[LOCAL] = None
             for rep in range(args.repeats):
                 for dest in dests:
                     raw.setdefault((dest, 0, 0), []).append(
@@ -173,7 +203,7 @@ def measure(args: argparse.Namespace, dests: list[str], work: Path) -> tuple[Res
                     for delay in delays:
                         shift = rep % len(lanes)  # A B C D, B C D A, ...
                         for w in lanes[shift:] + lanes[:shift]:
-                            s = one_run(targets, dest, args, delay, w, address[w])
+                            s = one_run(targets, dest, args, delay, w, clusters[w])
                             results.setdefault((dest, delay, w), []).append(s)
                             name = f"{w} dask workers" if w else "local"
                             print(
@@ -194,7 +224,7 @@ def print_table(args: argparse.Namespace, dests: list[str], results: Results, ra
     print(f"machine: {machine()}\n")
     print(
         "| destination | source wait per batch | executor | shards | wall s | speed-up vs local "
-        "| speed-up vs 1 worker | rows/s | ÷ destination alone | CPU s |"
+        "| speed-up vs 1 worker | rows/s | ÷ destination alone | CPU s, all processes |"
     )
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for dest in dests:
@@ -220,8 +250,8 @@ def print_table(args: argparse.Namespace, dests: list[str], results: Results, ra
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=16, help="test source clients")
-    parser.add_argument("--rows-per-client", type=int, default=10_000)
-    parser.add_argument("--delays", default="250,0", help="source waits per batch, ms")
+    parser.add_argument("--rows-per-client", type=int, default=2_000)
+    parser.add_argument("--delays", default="1000,0", help="source waits per batch, ms")
     parser.add_argument("--concurrency", type=int, default=2, help="resolver threads per run")
 
 
