@@ -1,16 +1,17 @@
 """Sharded syncs on 1, 2 and 4 Dask workers against one process: the speed-up, and where the
 destination becomes the limit.
 
-Run: python benchmarks/bench_executors.py [--clients 16] [--rows-per-client 2000]
-     [--delays 1000,0] [--concurrency 2] [--dest sqlite,postgresql] [--repeats 3]
+Run: python benchmarks/bench_executors.py [--clients 16] [--lanes 1000:2000,0:20000]
+     [--concurrency 2] [--dest sqlite,postgresql] [--repeats 3]
      (or as part of python benchmarks/run.py; --executors-only there runs only this)
 
-The source is the test source, ``test_some_table`` only, written in ``append`` mode:
-``--clients`` clients of ``--rows-per-client`` rows each, in 1,000-row batches, each batch
-after a wait of ``--delays`` milliseconds (an API answering slowly); 0 means no wait, the
-source as fast as it can generate rows. Every engine run reads with the same concurrency
-(``--concurrency`` resolver threads), as an API's rate limit or a process's CPU would hold
-it, so more workers mean more batches in flight.
+The source is the test source, ``test_some_table`` only, written in ``append`` mode by
+``--clients`` clients in 1,000-row batches. Each lane ``WAIT_MS:ROWS_PER_CLIENT`` sets how
+long the source waits before each batch (an API answering slowly) and how many rows each
+client has: the default lanes are a source that mostly waits (1 s a batch, 32,000 rows) and
+one that never waits (320,000 rows), where the destination and the CPU set the pace. Every
+engine run reads with the same concurrency (``--concurrency`` resolver threads), as an API's
+rate limit or a process's CPU would hold it, so more workers mean more batches in flight.
 
 How it measures:
 - a real ``dask scheduler`` and ``dask worker --nthreads 1`` processes on loopback, one
@@ -144,20 +145,31 @@ def count_rows(dest: str, target: str) -> int:
     return int(row[0])
 
 
+Lane = tuple[int, int]  # (source wait per batch in ms, rows per client)
+
+
+def lanes_of(text: str) -> list[Lane]:
+    out = []
+    for item in text.split(","):
+        wait, rows = item.split(":")
+        out.append((int(wait), int(rows)))
+    return out
+
+
 def one_run(
     targets: Targets,
     dest: str,
     args: argparse.Namespace,
-    delay: int,
+    lane: Lane,
     workers: int,
     cluster: Cluster | None,
 ) -> Sample:
     """One sync into a fresh target; its CPU seconds include the workers'."""
-    expected = args.clients * args.rows_per_client
+    wait, rows = lane
     with targets.fresh(dest) as (folder, target):
         cfg = folder / "bench.yml"
         cfg.write_text(
-            source_doc(dest, args.clients, args.rows_per_client, delay, args.concurrency)
+            source_doc(dest, args.clients, rows, wait, args.concurrency)
             + destination_doc(dest, target, "append", external=False)
         )
         cmd = sync_cmd(cfg)
@@ -171,21 +183,22 @@ def one_run(
             worker_cpu += cluster.cpu()
             sample = replace(sample, cpu=sample.cpu + worker_cpu)
         found = count_rows(dest, target)
-    if found != expected:
-        raise SystemExit(f"{' '.join(cmd)} wrote {found} rows, not {expected}")
+    if found != args.clients * rows:
+        raise SystemExit(f"{' '.join(cmd)} wrote {found} rows, not {args.clients * rows}")
     return sample
 
 
-Results = dict[tuple[str, int, int], list[Sample]]  # (dest, delay, workers) -> samples
+Results = dict[tuple[str, Lane, int], list[Sample]]  # (dest, lane, workers) -> samples
+Raw = dict[tuple[str, int], list[Sample]]  # (dest, rows) -> the raw load of that many rows
 
 
-def measure(args: argparse.Namespace, dests: list[str], work: Path) -> tuple[Results, Results]:
-    """Every (destination, delay, worker count) ``--repeats`` times, interleaved; and the raw
+def measure(args: argparse.Namespace, dests: list[str], work: Path) -> tuple[Results, Raw]:
+    """Every (destination, lane, worker count) ``--repeats`` times, interleaved; and the raw
     load of the same rows into each destination, as the destination's own limit."""
-    delays = [int(d) for d in args.delays.split(",")]
-    lanes = [LOCAL, *WORKERS]
+    lanes = lanes_of(args.lanes)
+    order = [LOCAL, *WORKERS]
     results: Results = {}
-    raw: Results = {}
+    raw: Raw = {}
     targets = Targets(work, "postgresql" in dests)
     try:
         with ExitStack() as stack:
@@ -195,63 +208,69 @@ def measure(args: argparse.Namespace, dests: list[str], work: Path) -> tuple[Res
             clusters[LOCAL] = None
             for rep in range(args.repeats):
                 for dest in dests:
-                    raw.setdefault((dest, 0, 0), []).append(
-                        run_lane(
-                            "raw", targets, args.clients * args.rows_per_client, dest, "append"
-                        )[0]
-                    )
-                    for delay in delays:
-                        shift = rep % len(lanes)  # A B C D, B C D A, ...
-                        for w in lanes[shift:] + lanes[:shift]:
-                            s = one_run(targets, dest, args, delay, w, clusters[w])
-                            results.setdefault((dest, delay, w), []).append(s)
+                    for lane in lanes:
+                        total = args.clients * lane[1]
+                        raw.setdefault((dest, total), []).append(
+                            run_lane("raw", targets, total, dest, "append")[0]
+                        )
+                        shift = rep % len(order)  # A B C D, B C D A, ...
+                        for w in order[shift:] + order[:shift]:
+                            s = one_run(targets, dest, args, lane, w, clusters[w])
+                            results.setdefault((dest, lane, w), []).append(s)
                             name = f"{w} dask workers" if w else "local"
                             print(
-                                f"{dest} wait {delay} ms {name}: {s.seconds:.2f}s", file=sys.stderr
+                                f"{dest} wait {lane[0]} ms, {total} rows, {name}: {s.seconds:.2f}s",
+                                file=sys.stderr,
                             )
     finally:
         targets.close()
     return results, raw
 
 
-def print_table(args: argparse.Namespace, dests: list[str], results: Results, raw: Results) -> None:
-    rows = args.clients * args.rows_per_client
+def print_table(args: argparse.Namespace, dests: list[str], results: Results, raw: Raw) -> None:
     print(
-        f"{rows:,} rows of {TABLE} ({args.clients} clients, 1,000-row batches, "
-        f"{args.concurrency} resolver threads per engine run); medians of {args.repeats} "
-        "interleaved runs"
+        f"test_some_table from {args.clients} clients in 1,000-row batches, "
+        f"{args.concurrency} resolver threads per engine run, append mode; medians of "
+        f"{args.repeats} interleaved runs"
     )
     print(f"machine: {machine()}\n")
     print(
-        "| destination | source wait per batch | executor | shards | wall s | speed-up vs local "
-        "| speed-up vs 1 worker | rows/s | ÷ destination alone | CPU s, all processes |"
+        "| destination | source wait per batch | rows | executor | shards | wall s "
+        "| speed-up vs local | speed-up vs 1 worker | rows/s | ÷ destination alone "
+        "| CPU s, all processes |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for dest in dests:
-        alone = rows / median(raw[(dest, 0, 0)], "inner")
-        for delay in sorted({d for (x, d, _) in results if x == dest}, reverse=True):
-            local = median(results[(dest, delay, LOCAL)], "seconds")
-            one = median(results[(dest, delay, 1)], "seconds")
+        for lane in lanes_of(args.lanes):
+            rows = args.clients * lane[1]
+            loaded = median(raw[(dest, rows)], "inner")
+            alone = rows / loaded
+            local = median(results[(dest, lane, LOCAL)], "seconds")
+            one = median(results[(dest, lane, 1)], "seconds")
+            head = f"| {dest} | {lane[0]} ms | {rows:,} |"
             for w in (LOCAL, *WORKERS):
-                t = median(results[(dest, delay, w)], "seconds")
+                t = median(results[(dest, lane, w)], "seconds")
                 name, shards, vs_one = "local", "1", "-"
                 if w:
                     name, shards, vs_one = f"dask, {w} workers", str(2 * w), f"{one / t:.2f}x"
                 print(
-                    f"| {dest} | {delay} ms | {name} | {shards} | {t:.2f} | {local / t:.2f}x "
-                    f"| {vs_one} | {rows / t:,.0f} | {rows / t / alone:.2f} "
-                    f"| {median(results[(dest, delay, w)], 'cpu'):.1f} |"
+                    f"{head} {name} | {shards} | {t:.2f} | {local / t:.2f}x | {vs_one} "
+                    f"| {rows / t:,.0f} | {rows / t / alone:.2f} "
+                    f"| {median(results[(dest, lane, w)], 'cpu'):.1f} |"
                 )
-        print(
-            f"| {dest} | destination alone | raw bulk load, one writer | | "
-            f"{median(raw[(dest, 0, 0)], 'inner'):.2f} | | | {alone:,.0f} | 1.00 | |"
-        )
+            print(
+                f"{head} destination alone: raw bulk load, one writer | | {loaded:.2f} | | "
+                f"| {alone:,.0f} | 1.00 | |"
+            )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=16, help="test source clients")
-    parser.add_argument("--rows-per-client", type=int, default=2_000)
-    parser.add_argument("--delays", default="1000,0", help="source waits per batch, ms")
+    parser.add_argument(
+        "--lanes",
+        default="1000:2000,0:20000",
+        help="WAIT_MS:ROWS_PER_CLIENT,...: the source's wait per batch and rows per client",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="resolver threads per run")
 
 
