@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from syncline.config.durations import Duration
+
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -83,6 +85,8 @@ class DestinationSpec(PluginSpec):
     pk_mode: PkMode = PkMode.DEFAULT
     sync_group_id: str = ""
     send_sync_summary: bool = False
+    # Summary rows of this source older than this are deleted after each sync; 0 keeps all.
+    sync_summary_retention: Duration = Field(0.0, ge=0)
     transformers: list[str] = Field(default_factory=list)
 
 

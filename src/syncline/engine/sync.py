@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -448,6 +448,9 @@ class _SourceRun:
             seq = self.ledger.next_seq()
             w.insert(out, self.transforms[name].record(to_arrow_schema(out), record), seq)
             w.flush()
+            if dspec.sync_summary_retention:
+                kept_from = self.sync_time - timedelta(seconds=dspec.sync_summary_retention)
+                w.delete_stale(out, self.source_name, kept_from)
 
     # -- messages --------------------------------------------------------------------------
 

@@ -61,6 +61,8 @@ class BatchLimits:
     rows: int = 10_000
     bytes: int = 10 * 1024 * 1024
     timeout_s: float = 20.0
+    # All tables' buffered rows together (Arrow bytes): past it, the oldest buffers are written.
+    buffer_bytes: int = 128 * 1024 * 1024
 
 
 @runtime_checkable

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-
+from syncline.config.durations import Duration, parse_duration
 from syncline.plugin.contracts import BatchLimits
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a Go-style duration string such as ``20s``, ``1m30s``, ``500ms``."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 20s")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        pos, total = 0, 0.0
-        for m in _DURATION.finditer(text):
-            if m.start() != pos:
-                break
-            total += float(m.group(1)) * _SCALE[m.group(2)]
-            pos = m.end()
-        if text and pos == len(text):
-            return total
-    raise ValueError(f"invalid duration {value!r}, expected e.g. 20s, 1m or 500ms")
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+__all__ = ["BatchSpec", "Duration", "TableOptions", "parse_duration"]
 
 
 class TableOptions(BaseModel):
@@ -58,6 +33,14 @@ class BatchSpec(BaseModel):
         10 * 1024 * 1024, ge=1, description="Arrow bytes per write transaction."
     )
     batch_timeout: Duration = Field(20.0, gt=0, description="Flush buffered rows after this long.")
+    buffer_size_bytes: int = Field(
+        128 * 1024 * 1024,
+        ge=1,
+        description="Arrow bytes buffered for all tables together; past it the oldest "
+        "buffers are written first.",
+    )
 
     def limits(self) -> BatchLimits:
-        return BatchLimits(self.batch_size, self.batch_size_bytes, self.batch_timeout)
+        return BatchLimits(
+            self.batch_size, self.batch_size_bytes, self.batch_timeout, self.buffer_size_bytes
+        )
