@@ -491,9 +491,9 @@ class _SourceRun:
                 self.staged[(name, table.name)] = to_arrow_schema(out)
                 out = self.chains[name].table(out)
             self.out[(name, table.name)] = (out, to_arrow_schema(out))
-            if not self.settings.no_migrate:
+            if not self.settings.no_migrate:  # queued: many tables share one catalog read
                 dspec: DestinationSpec = self.dests[name].configured.spec
-                w.migrate([out], dspec.migrate_mode is MigrateMode.FORCED)
+                w.queue_migration([out], dspec.migrate_mode is MigrateMode.FORCED)
 
     def _insert(self, msg: Insert) -> None:
         if msg.table_name not in self.tables:
@@ -550,6 +550,7 @@ class _SourceRun:
             dspec: DestinationSpec = self.dests[name].configured.spec
             if dspec.write_mode is not WriteMode.OVERWRITE_DELETE_STALE:
                 continue
+            names: list[str] = []
             for tname in self.tables:
                 if tname in self.skip_delete_stale:
                     continue
@@ -559,8 +560,10 @@ class _SourceRun:
                         tname,
                     )
                     continue
-                out = self.out[(name, tname)][0]
-                deleted = w.delete_stale(out, self.source_name, self.sync_time)
+                names.append(tname)
+            outs = [self.out[(name, tname)][0] for tname in names]
+            counts = w.delete_stale_tables(outs, self.source_name, self.sync_time)
+            for tname, deleted in zip(names, counts, strict=True):
                 events.stale_deleted(self.source_name, name, tname, deleted)
 
     def _had_errors(self, name: str | None) -> bool:

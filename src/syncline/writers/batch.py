@@ -1,8 +1,16 @@
-"""Buffer inserts per table and flush by rows, bytes or age, in the order that keeps meaning.
+"""Buffer inserts per table and flush by rows, bytes, age or the memory budget, in the order
+that keeps meaning.
 
 Rules: a table's buffered rows are written before a migration, delete-stale or delete-record
-that touches it. Each flush is one ``write_batch`` call (one transaction). The writer tracks
-which insert sequence numbers are durable so the engine can commit checkpoints safely.
+that touches it. Each flush is one transaction: one table's batch (``write_batch``), or several
+small tables together where the destination can (``write_tables``). Queued migrations run
+together, before the next write, so the destination reads its catalog once for many tables.
+
+The work per message does not depend on the number of tables: buffers are kept in the order
+they received their first row (so the oldest buffer holds the smallest sequence number) and
+dropped once flushed. All buffers together stay within one memory budget (``buffer_bytes``):
+when a record would exceed it, the oldest buffers are written first, which also lets the
+checkpoints waiting on them commit.
 
 Flushes run on one background thread, at most one at a time, so the caller prepares the next
 batch while the destination writes the last (drivers release the GIL while they write). Every
@@ -13,11 +21,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from itertools import takewhile
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -27,15 +36,31 @@ from syncline.schema.table import Table
 
 log = logging.getLogger("syncline.writers")
 
+TableRecords = tuple[Table, Sequence[pa.RecordBatch]]
+
+
+class GroupWrites(Protocol):
+    """What a destination offers to write several tables' batches in one transaction."""
+
+    def write_tables(self, batches: Sequence[TableRecords]) -> None: ...
+
+
+class GroupDeletes(Protocol):
+    """What a destination offers to delete stale rows of several tables in one transaction."""
+
+    def delete_stale_tables(
+        self, tables: Sequence[Table], source_name: str, sync_time: datetime
+    ) -> list[int | None]: ...
+
 
 @dataclass
 class _Buffer:
     table: Table
+    first_seq: int
+    since: float
     records: list[pa.RecordBatch] = field(default_factory=list)
     rows: int = 0
     bytes: int = 0
-    first_seq: int = 0
-    since: float = 0.0
 
 
 class BatchWriter:
@@ -43,24 +68,37 @@ class BatchWriter:
         self.name = name
         self.plugin = plugin
         self.limits = limits
+        # Only buffers holding rows, oldest first.
         self._buffers: dict[str, _Buffer] = {}
+        self._migrations: dict[str, Table] = {}
+        self._migrate_force = False
         self._last_seq = 0
         self.rows_written = 0
+        self.transactions = 0  # write transactions started (grouped tables count once)
+        self.buffered_bytes = 0
+        self.peak_buffered_bytes = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{name}")
         self._inflight: Future[None] | None = None
         self._inflight_seq = 0
         self._inflight_rows = 0
+        group: Callable[[Sequence[TableRecords]], None] | None = getattr(
+            plugin, "write_tables", None
+        )
+        self._write_tables = group if callable(group) else None
 
     @property
     def durable_seq(self) -> int:
         """Every insert with a sequence number <= this is committed at the destination."""
-        pending = [b.first_seq for b in self._buffers.values() if b.records]
+        pending: int | None = None
+        if self._buffers:
+            pending = next(iter(self._buffers.values())).first_seq
         if self._inflight is not None:
             if self._inflight.done() and self._inflight.exception() is None:
                 self._settle()
             else:
-                pending.append(self._inflight_seq)
-        return min(pending) - 1 if pending else self._last_seq
+                seq = self._inflight_seq
+                pending = seq if pending is None else min(pending, seq)
+        return pending - 1 if pending is not None else self._last_seq
 
     def _settle(self) -> None:
         """Wait for the write in flight; raise its error."""
@@ -73,11 +111,30 @@ class BatchWriter:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def migrate(self, tables: Sequence[Table], force: bool) -> None:
+    # -- migrations ------------------------------------------------------------------------
+
+    def queue_migration(self, tables: Sequence[Table], force: bool) -> None:
+        """Migrate before the next write; queued tables are migrated in one call."""
         for t in tables:
-            self.flush_table(t.name)
+            self.flush_table(t.name)  # rows of the earlier schema first
+            if t.name in self._migrations or (self._migrations and force != self._migrate_force):
+                self._run_migrations()
+            self._migrations[t.name] = t
+            self._migrate_force = force
+
+    def migrate(self, tables: Sequence[Table], force: bool) -> None:
+        """Migrate now (with whatever is queued)."""
+        self.queue_migration(tables, force)
+        self._run_migrations()
+
+    def _run_migrations(self) -> None:
+        if not self._migrations:
+            return
         self._settle()
-        self._call("migrate", self.plugin.migrate_tables, tables, force)
+        tables, self._migrations = list(self._migrations.values()), {}
+        self._call("migrate", self.plugin.migrate_tables, tables, self._migrate_force)
+
+    # -- inserts ---------------------------------------------------------------------------
 
     def insert(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
         self._last_seq = max(self._last_seq, seq)
@@ -89,72 +146,145 @@ class BatchWriter:
             ) from e
         offset = 0
         while offset < prepared.num_rows:
-            # Fill the table's buffer exactly up to batch_size rows, then flush.
             buf = self._buffers.get(table.name)
-            room = self.limits.rows - (buf.rows if buf is not None and buf.table == table else 0)
-            self._append(table, prepared.slice(offset, room), seq)
-            offset += room
+            if buf is not None and buf.table is not table and buf.table != table:
+                self.flush_table(table.name)  # a new schema: the old rows first
+                buf = None
+            # Fill the table's buffer exactly up to batch_size rows, then flush.
+            room = self.limits.rows - (buf.rows if buf is not None else 0)
+            piece = self._within_budget(prepared.slice(offset, room))
+            self._append(table, piece, seq)
+            offset += piece.num_rows
+
+    def _within_budget(self, piece: pa.RecordBatch) -> pa.RecordBatch:
+        """A leading slice of ``piece`` no larger than the memory budget (at least one row)."""
+        budget = self.limits.buffer_bytes
+        if piece.nbytes <= budget or piece.num_rows <= 1:
+            return piece
+        rows = max(1, piece.num_rows * budget // piece.nbytes)
+        while rows > 1 and piece.slice(0, rows).nbytes > budget:
+            rows //= 2
+        return piece.slice(0, rows)
 
     def _append(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
+        size = record.nbytes
+        if self.buffered_bytes + size > self.limits.buffer_bytes:
+            self._make_room(size)
         buf = self._buffers.get(table.name)
-        if buf is None or buf.table != table:
-            if buf is not None:
-                self.flush_table(table.name)
-            buf = self._buffers[table.name] = _Buffer(table)
-        if not buf.records:
-            buf.first_seq = seq
-            buf.since = time.monotonic()
+        if buf is None:
+            buf = self._buffers[table.name] = _Buffer(table, seq, time.monotonic())
         buf.records.append(record)
         buf.rows += record.num_rows
-        buf.bytes += record.nbytes
+        buf.bytes += size
+        self.buffered_bytes += size
+        self.peak_buffered_bytes = max(self.peak_buffered_bytes, self.buffered_bytes)
         if buf.rows >= self.limits.rows or buf.bytes >= self.limits.bytes:
             self.flush_table(table.name)
 
-    def flush_table(self, name: str) -> None:
-        buf = self._buffers.get(name)
-        if buf is None or not buf.records:
-            return
-        self._settle()
-        table, records = buf.table, buf.records
-        self._inflight_seq, self._inflight_rows = buf.first_seq, buf.rows
-        rows, size = buf.rows, buf.bytes
-        buf.records, buf.rows, buf.bytes = [], 0, 0
-        self._inflight = self._pool.submit(self._write, table, records, rows, size)
+    def _make_room(self, size: int) -> None:
+        """Write the oldest buffers until ``size`` more bytes fit in half the budget.
 
-    def _write(self, table: Table, records: list[pa.RecordBatch], rows: int, size: int) -> None:
+        Half, so that a full budget is not followed by one small flush per record.
+        """
+        target = self.limits.buffer_bytes // 2 - size
+        freed = 0
+        oldest: list[str] = []
+        for name, buf in self._buffers.items():
+            if self.buffered_bytes - freed <= target:
+                break
+            oldest.append(name)
+            freed += buf.bytes
+        self._flush_names(oldest)
+
+    # -- flushes ---------------------------------------------------------------------------
+
+    def flush_table(self, name: str) -> None:
+        buf = self._buffers.pop(name, None)
+        if buf is not None:
+            self._submit([buf])
+
+    def _flush_names(self, names: Iterable[str]) -> None:
+        """Write these tables' buffers, small ones together where the destination can."""
+        group: list[_Buffer] = []
+        rows = size = 0
+        for name in names:
+            buf = self._buffers.pop(name, None)
+            if buf is None:
+                continue
+            fits = rows + buf.rows <= self.limits.rows and size + buf.bytes <= self.limits.bytes
+            if group and (self._write_tables is None or not fits):
+                self._submit(group)
+                group, rows, size = [], 0, 0
+            group.append(buf)
+            rows += buf.rows
+            size += buf.bytes
+        if group:
+            self._submit(group)
+
+    def _submit(self, group: list[_Buffer]) -> None:
+        self._run_migrations()
+        self._settle()
+        self.buffered_bytes -= sum(b.bytes for b in group)
+        self._inflight_seq = min(b.first_seq for b in group)
+        self._inflight_rows = sum(b.rows for b in group)
+        self.transactions += 1
+        self._inflight = self._pool.submit(self._write, group)
+
+    def _write(self, group: list[_Buffer]) -> None:
         started = time.monotonic()
-        self._call("insert", self.plugin.write_batch, table, records)
+        if len(group) == 1:
+            self._call("insert", self.plugin.write_batch, group[0].table, group[0].records)
+        else:
+            assert self._write_tables is not None
+            self._call("insert", self._write_tables, [(b.table, b.records) for b in group])
         log.debug(
             "batch flushed",
             extra={
                 "destination": self.name,
-                "table": table.name,
-                "rows": rows,
-                "bytes": size,
+                "table": group[0].table.name if len(group) == 1 else f"{len(group)} tables",
+                "rows": sum(b.rows for b in group),
+                "bytes": sum(b.bytes for b in group),
                 "duration_ms": round((time.monotonic() - started) * 1000),
             },
         )
 
     def flush_expired(self) -> None:
+        if not self._buffers:
+            return
         now = time.monotonic()
-        for name, buf in list(self._buffers.items()):
-            if buf.records and now - buf.since >= self.limits.timeout_s:
-                self.flush_table(name)
+        timeout = self.limits.timeout_s
+        expired = takewhile(lambda b: now - b.since >= timeout, self._buffers.values())
+        self._flush_names([b.table.name for b in expired])
 
     def flush(self) -> None:
         """Write everything buffered and wait until it is committed."""
-        for name in list(self._buffers):
-            self.flush_table(name)
+        self._run_migrations()
+        self._flush_names(list(self._buffers))
         self._settle()
+
+    # -- deletes ---------------------------------------------------------------------------
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int | None:
         """Rows deleted, when the destination can tell."""
-        self.flush_table(table.name)
+        return self.delete_stale_tables([table], source_name, sync_time)[0]
+
+    def delete_stale_tables(
+        self, tables: Sequence[Table], source_name: str, sync_time: datetime
+    ) -> list[int | None]:
+        """Rows deleted per table (None where the destination cannot tell); one transaction
+        for all where the destination can."""
+        self._run_migrations()
+        self._flush_names([t.name for t in tables])
         self._settle()
-        deleted = self._call(
-            "delete stale", self.plugin.delete_stale, table, source_name, sync_time
-        )
-        return deleted if isinstance(deleted, int) else None
+        group = getattr(self.plugin, "delete_stale_tables", None)
+        if callable(group) and len(tables) > 1:
+            counts = self._call("delete stale", group, tables, source_name, sync_time)
+        else:
+            counts = [
+                self._call("delete stale", self.plugin.delete_stale, t, source_name, sync_time)
+                for t in tables
+            ]
+        return [n if isinstance(n, int) else None for n in counts]
 
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
         self.flush()  # child tables may hold rows of the deleted parent

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,53 +72,51 @@ class DuckDBDestination:
 
     # -- schema ----------------------------------------------------------------------------
 
-    def _existing(self, name: str) -> list[ColumnShape]:
-        rows = (
-            self._db()
-            .execute(
-                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = ? "
-                "ORDER BY ordinal_position",
-                [name],
-            )
-            .fetchall()
-        )
-        if not rows:
-            return []
-        keys = self._primary_keys(name)
-        return [
-            ColumnShape(r[0], r[1].upper(), not_null=r[2] == "NO", primary_key=r[0] in keys)
-            for r in rows
-        ]
+    def _catalog(self) -> dict[str, list[ColumnShape]]:
+        """Every table of the schema with its columns, in two catalog queries.
 
-    def _primary_keys(self, name: str) -> set[str]:
-        rows = (
-            self._db()
-            .execute(
-                "SELECT constraint_column_names FROM duckdb_constraints() "
-                "WHERE schema_name = current_schema() AND table_name = ? "
-                "AND constraint_type = 'PRIMARY KEY'",
-                [name],
-            )
-            .fetchall()
-        )
-        return {c for r in rows for c in r[0]}
-
-    def _check_case_collisions(self, tables: Sequence[Table]) -> None:
-        """DuckDB table names ignore case: CaseT and caset would be one table."""
-        seen: dict[str, str] = {}
-        for t in tables:
-            rows = (
-                self._db()
-                .execute(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = current_schema() AND lower(table_name) = lower(?) "
-                    "AND table_name <> ?",
-                    [t.name, t.name],
+        One read for all tables: a query per table scans the whole catalog each time.
+        """
+        db = self._db()
+        columns = db.execute(
+            "SELECT table_name, column_name, data_type, is_nullable "
+            "FROM information_schema.columns WHERE table_schema = current_schema() "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        keys = db.execute(
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+            "WHERE schema_name = current_schema() AND constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+        primary = {(t, c) for t, names in keys for c in names}
+        out: dict[str, list[ColumnShape]] = {}
+        for table, column, kind, nullable in columns:
+            out.setdefault(table, []).append(
+                ColumnShape(
+                    column,
+                    kind.upper(),
+                    not_null=nullable == "NO",
+                    primary_key=(table, column) in primary,
                 )
-                .fetchall()
             )
-            other = rows[0][0] if rows else seen.get(t.name.lower())
+        return out
+
+    def _exists(self, name: str) -> bool:
+        found = (
+            self._db()
+            .execute(
+                "SELECT 1 FROM duckdb_tables() WHERE schema_name = current_schema() "
+                "AND database_name = current_database() AND table_name = ?",
+                [name],
+            )
+            .fetchall()
+        )
+        return bool(found)
+
+    def _check_case_collisions(self, tables: Sequence[Table], existing: Iterable[str]) -> None:
+        """DuckDB table names ignore case: CaseT and caset would be one table."""
+        seen = {name.lower(): name for name in existing}
+        for t in tables:
+            other = seen.get(t.name.lower())
             if other is not None and other != t.name:
                 raise MigrationError(
                     f"destination {self.ctx.name}: tables {other} and {t.name} differ only in "
@@ -128,17 +126,38 @@ class DuckDBDestination:
             seen[t.name.lower()] = t.name
 
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
-        self._check_case_collisions(tables)
-        plans = plan_migrations(
-            self.ctx.name,
-            tables,
-            lambda t: shapes(t, duckdb_type),
-            lambda t: self._existing(t.name),
-            force,
-        )
-        for plan in plans:
-            for sql in plan_statements(plan, quote_ident(plan.table.name), duckdb_type):
-                self._db().execute(sql)
+        with self._lock:
+            catalog = self._catalog()
+            self._check_case_collisions(tables, catalog)
+            plans = plan_migrations(
+                self.ctx.name,
+                tables,
+                lambda t: shapes(t, duckdb_type),
+                lambda t: catalog.get(t.name, []),
+                force,
+            )
+            statements = [
+                sql
+                for plan in plans
+                for sql in plan_statements(plan, quote_ident(plan.table.name), duckdb_type)
+            ]
+
+            def run(db: Any) -> None:
+                for sql in statements:
+                    db.execute(sql)
+
+            if statements:
+                self._in_transaction(run)
+
+    def _in_transaction(self, work: Callable[[Any], None]) -> None:
+        db = self._db()
+        db.execute("BEGIN TRANSACTION")
+        try:
+            work(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     # -- data ------------------------------------------------------------------------------
 
@@ -146,37 +165,57 @@ class DuckDBDestination:
         return map_columns(record, to_duckdb)
 
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
-        if not records:
+        self.write_tables([(table, records)])
+
+    def write_tables(self, batches: Sequence[tuple[Table, Sequence[pa.RecordBatch]]]) -> None:
+        """Several tables' batches in one transaction (small tables share the commit)."""
+        batches = [(t, r) for t, r in batches if r]
+        if not batches:
             return
+
+        def write(db: Any) -> None:
+            for table, records in batches:
+                self._stage_and_write(db, table, records)
+
+        with self._lock:
+            self._in_transaction(write)
+
+    def _stage_and_write(self, db: Any, table: Table, records: Sequence[pa.RecordBatch]) -> None:
         data = pa.Table.from_batches(records)
         keys = table.primary_keys
         last_wins = bool(keys) and _has_duplicate_keys(data, keys)
         statements = _write_statements(table.name, data.column_names, keys, last_wins)
         if last_wins:
             data = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
-        db = self._db()
-        with self._lock:
-            db.register(_STAGING, data)
-            db.execute("BEGIN TRANSACTION")
-            try:
-                for sql in statements:
-                    db.execute(sql)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            finally:
-                db.unregister(_STAGING)
+        db.register(_STAGING, data)
+        try:
+            for sql in statements:
+                db.execute(sql)
+        finally:
+            db.unregister(_STAGING)
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
+        return self.delete_stale_tables([table], source_name, sync_time)[0]
+
+    def delete_stale_tables(
+        self, tables: Sequence[Table], source_name: str, sync_time: datetime
+    ) -> list[int]:
+        """Stale rows of several tables deleted in one transaction; how many per table."""
         when = to_duckdb(pa.array([sync_time], pa.timestamp("us", tz="UTC")))[0].as_py()
-        sql = (
-            f"DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(CQ_SOURCE_NAME)} = ? "
-            f"AND {quote_ident(CQ_SYNC_TIME)} < ?"
-        )
+        counts: list[int] = []
+
+        def delete(db: Any) -> None:
+            for table in tables:
+                deleted = db.execute(
+                    f"DELETE FROM {quote_ident(table.name)} "
+                    f"WHERE {quote_ident(CQ_SOURCE_NAME)} = ? AND {quote_ident(CQ_SYNC_TIME)} < ?",
+                    [source_name, when],
+                ).fetchone()
+                counts.append(int(deleted[0]) if deleted else 0)
+
         with self._lock:
-            deleted = self._db().execute(sql, [source_name, when]).fetchone()
-        return int(deleted[0]) if deleted else 0
+            self._in_transaction(delete)
+        return counts
 
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
         if not where:
@@ -192,14 +231,14 @@ class DuckDBDestination:
 
     def has_rows(self, table: Table) -> bool:
         """Whether the table exists and holds a row (checked before trusting a cursor)."""
-        if not self._existing(table.name):
+        if not self._exists(table.name):
             return False
         with self._lock:
             found = self._db().execute(f"SELECT 1 FROM {quote_ident(table.name)} LIMIT 1")
             return found.fetchone() is not None
 
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
-        if not self._existing(table.name):
+        if not self._exists(table.name):
             return
         with self._lock:
             data = (

@@ -87,7 +87,9 @@ class PostgreSQLDestination:
 
     def _connect(self) -> Any:
         if self._conn is None:
-            self._conn = adbc.connect(self.spec.connection_string)
+            # Transactions are ours (BEGIN ... COMMIT): with the driver's own, a bulk COPY
+            # leaves "there is already a transaction in progress" in the server's log.
+            self._conn = adbc.connect(self.spec.connection_string, autocommit=True)
         return self._conn
 
     def _drop_connection(self, _: BaseException) -> None:
@@ -103,13 +105,15 @@ class PostgreSQLDestination:
             conn = self._connect()
             cur = conn.cursor()
             try:
-                result = work(cur)
-                conn.commit()
+                cur.execute("BEGIN")
+                try:
+                    result = work(cur)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        cur.execute("ROLLBACK")
+                    raise
+                cur.execute("COMMIT")  # a failed COMMIT ends the transaction itself
                 return result
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    conn.rollback()
-                raise
             finally:
                 with contextlib.suppress(Exception):
                     cur.close()
@@ -140,7 +144,6 @@ class PostgreSQLDestination:
                 cur.fetchall()
             finally:
                 cur.close()
-            self._conn.rollback()
             return True
         except Exception:
             return False
@@ -171,15 +174,35 @@ class PostgreSQLDestination:
         )
         return [ColumnShape(r[0], r[1], bool(r[2]), bool(r[3])) for r in cur.fetchall()]
 
+    def _catalog(self, cur: Any) -> dict[str, list[ColumnShape]]:
+        """Every table of the schema with its columns, in one query (not one per table)."""
+        cur.execute(
+            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+            "coalesce(a.attnum = any(i.indkey), false) "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+            "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
+            (self.schema,),
+        )
+        out: dict[str, list[ColumnShape]] = {}
+        for table, *column in cur.fetchall():
+            out.setdefault(table, []).append(
+                ColumnShape(column[0], column[1], bool(column[2]), bool(column[3]))
+            )
+        return out
+
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         self._run(lambda cur: self._migrate(cur, tables, force))
 
     def _migrate(self, cur: Any, tables: Sequence[Table], force: bool) -> None:
+        catalog = self._catalog(cur)
         plans = plan_migrations(
             self.ctx.name,
             tables,
             lambda t: shapes(t, pg_type),
-            lambda t: self._existing(cur, t.name),
+            lambda t: catalog.get(t.name, []),
             force,
         )
         for plan in plans:
@@ -197,6 +220,19 @@ class PostgreSQLDestination:
             return
         data = pa.Table.from_batches(records)
         self._run(lambda cur: self._write(cur, table, data), table.name)
+
+    def write_tables(self, batches: Sequence[tuple[Table, Sequence[pa.RecordBatch]]]) -> None:
+        """Several tables' batches in one transaction (small tables share the commit)."""
+        staged = [(t, pa.Table.from_batches(r)) for t, r in batches if r]
+        if not staged:
+            return
+
+        def write(cur: Any) -> None:
+            for table, data in staged:
+                self._write(cur, table, data)
+
+        names = ", ".join(t.name for t, _ in staged[:3])
+        self._run(write, names + (", ..." if len(staged) > 3 else ""))
 
     def _write(self, cur: Any, table: Table, data: pa.Table) -> None:
         keys = table.primary_keys
@@ -236,25 +272,36 @@ class PostgreSQLDestination:
                 f"INSERT INTO {self._qualified(table.name)} ({cols}) SELECT {values} "
                 f"FROM {staging} ORDER BY {quote_ident(row)}"
             )
-            return
-        cur.execute(
-            f"INSERT INTO {self._qualified(table.name)} ({cols}) "
-            f"SELECT DISTINCT ON ({column_list(keys)}) {values} FROM {staging} "
-            f"ORDER BY {column_list(keys)}, {quote_ident(row)} DESC "
-            + on_conflict_update(data.column_names, keys)
-        )
+        else:
+            cur.execute(
+                f"INSERT INTO {self._qualified(table.name)} ({cols}) "
+                f"SELECT DISTINCT ON ({column_list(keys)}) {values} FROM {staging} "
+                f"ORDER BY {column_list(keys)}, {quote_ident(row)} DESC "
+                + on_conflict_update(data.column_names, keys)
+            )
+        cur.execute(f"DROP TABLE {staging}")  # the next table of a grouped write stages anew
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
-        when = sync_time.replace(tzinfo=None) if sync_time.tzinfo is None else sync_time
+        return self.delete_stale_tables([table], source_name, sync_time)[0]
 
-        def delete(cur: Any) -> int:
-            cur.execute(
-                f"WITH deleted AS (DELETE FROM {self._qualified(table.name)} "
-                f"WHERE {quote_ident(CQ_SOURCE_NAME)} = $1 AND {quote_ident(CQ_SYNC_TIME)} < $2 "
-                "RETURNING 1) SELECT count(*) FROM deleted",
-                (source_name, _naive_utc(when)),
-            )
-            return int(cur.fetchone()[0])
+    def delete_stale_tables(
+        self, tables: Sequence[Table], source_name: str, sync_time: datetime
+    ) -> list[int]:
+        """Stale rows of several tables deleted in one transaction; how many per table."""
+        when = _naive_utc(sync_time)
+
+        def delete(cur: Any) -> list[int]:
+            counts = []
+            for table in tables:
+                cur.execute(
+                    f"WITH deleted AS (DELETE FROM {self._qualified(table.name)} "
+                    f"WHERE {quote_ident(CQ_SOURCE_NAME)} = $1 "
+                    f"AND {quote_ident(CQ_SYNC_TIME)} < $2 RETURNING 1) "
+                    "SELECT count(*) FROM deleted",
+                    (source_name, when),
+                )
+                counts.append(int(cur.fetchone()[0]))
+            return counts
 
         return self._run(delete)
 

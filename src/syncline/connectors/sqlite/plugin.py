@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -110,16 +110,24 @@ class SQLiteDestination:
             for r in cur.fetchall()
         ]
 
-    def _check_case_collisions(self, cur: Any, tables: Sequence[Table]) -> None:
-        """SQLite table names ignore case: CaseT and caset would be one table."""
-        seen: dict[str, str] = {}
-        for t in tables:
-            cur.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND lower(name) = lower(?) AND name <> ?",
-                (t.name, t.name),
+    def _catalog(self, cur: Any) -> dict[str, list[ColumnShape]]:
+        """Every table with its columns, in one query (not a catalog scan per table)."""
+        cur.execute(
+            'SELECT m.name, p.name, p.type, p."notnull", p.pk FROM sqlite_master m '
+            "JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid"
+        )
+        out: dict[str, list[ColumnShape]] = {}
+        for table, column, kind, not_null, pk in cur.fetchall():
+            out.setdefault(table, []).append(
+                ColumnShape(column, (kind or "").lower(), bool(not_null), pk > 0)
             )
-            other = next((r[0] for r in cur.fetchall()), None) or seen.get(t.name.lower())
+        return out
+
+    def _check_case_collisions(self, tables: Sequence[Table], existing: Iterable[str]) -> None:
+        """SQLite table names ignore case: CaseT and caset would be one table."""
+        seen = {name.lower(): name for name in existing}
+        for t in tables:
+            other = seen.get(t.name.lower())
             if other is not None and other != t.name:
                 raise MigrationError(
                     f"destination {self.ctx.name}: tables {other} and {t.name} differ only in "
@@ -130,12 +138,13 @@ class SQLiteDestination:
 
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         with self._transaction() as cur:
-            self._check_case_collisions(cur, tables)
+            catalog = self._catalog(cur)
+            self._check_case_collisions(tables, catalog)
             plans = plan_migrations(
                 self.ctx.name,
                 tables,
                 lambda t: shapes(t, sqlite_type),
-                lambda t: self._existing(cur, t.name),
+                lambda t: catalog.get(t.name, []),
                 force,
             )
             for plan in plans:
@@ -158,24 +167,40 @@ class SQLiteDestination:
         return record_to_storage(record)
 
     def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
-        if not records:
+        self.write_tables([(table, records)])
+
+    def write_tables(self, batches: Sequence[tuple[Table, Sequence[pa.RecordBatch]]]) -> None:
+        """Several tables' batches in one transaction (small tables share the commit)."""
+        batches = [(t, r) for t, r in batches if r]
+        if not batches:
             return
-        data = pa.Table.from_batches(records)
-        sql = upsert_sql(table.name, data.column_names, table.primary_keys, "?")
         with self._transaction() as cur:
-            cur.executemany(sql, data)
+            for table, records in batches:
+                data = pa.Table.from_batches(records)
+                cur.executemany(
+                    upsert_sql(table.name, data.column_names, table.primary_keys, "?"), data
+                )
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
+        return self.delete_stale_tables([table], source_name, sync_time)[0]
+
+    def delete_stale_tables(
+        self, tables: Sequence[Table], source_name: str, sync_time: datetime
+    ) -> list[int]:
+        """Stale rows of several tables deleted in one transaction; how many per table."""
         # Same conversion as the stored values, so the text comparison is exact.
         when = to_storage(pa.array([sync_time], SYNC_TIME_TYPE))[0].as_py()
+        counts: list[int] = []
         with self._transaction() as cur:
-            cur.execute(
-                f"DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(CQ_SOURCE_NAME)} = ? "
-                f"AND {quote_ident(CQ_SYNC_TIME)} < ?",
-                (source_name, when),
-            )
-            cur.execute("SELECT changes()")
-            return int(cur.fetchone()[0])
+            for table in tables:
+                cur.execute(
+                    f"DELETE FROM {quote_ident(table.name)} "
+                    f"WHERE {quote_ident(CQ_SOURCE_NAME)} = ? AND {quote_ident(CQ_SYNC_TIME)} < ?",
+                    (source_name, when),
+                )
+                cur.execute("SELECT changes()")
+                counts.append(int(cur.fetchone()[0]))
+        return counts
 
     def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
         if not where:
