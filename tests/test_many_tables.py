@@ -125,7 +125,15 @@ def rows_of(kind: str, target: str) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-@pytest.fixture(params=["sqlite", "duckdb", pytest.param("postgresql", marks=pytest.mark.pg)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        # DuckDB keeps a key index per table and PostgreSQL creates each table and its
+        # staging table: tens of seconds for 1,000 tables on a busy machine.
+        pytest.param("duckdb", marks=pytest.mark.slow),
+        pytest.param("postgresql", marks=[pytest.mark.pg, pytest.mark.slow]),
+    ]
+)
 def target(request, workdir):
     if request.param == "postgresql":
         return "postgresql", request.getfixturevalue("pg_url")

@@ -113,3 +113,16 @@ def warn_far_times(record: pa.RecordBatch, logger: logging.Logger, where: str, r
     )
     if far:
         logger.warning("%s: %d timestamps or dates outside years 1..9999 %s", where, far, rule)
+
+
+def has_duplicate_keys(data: pa.Table, keys: list[str]) -> bool:
+    """Whether two rows share a primary key (checked in Arrow, without a round trip)."""
+    columns = [data.column(k) for k in keys]
+    plain = pa.table(  # group_by does not take extension types; their storage groups the same
+        [
+            c.cast(c.type.storage_type) if isinstance(c.type, pa.BaseExtensionType) else c
+            for c in columns
+        ],
+        names=keys,
+    )
+    return bool(plain.group_by(keys).aggregate([]).num_rows < data.num_rows)

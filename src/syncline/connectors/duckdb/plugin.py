@@ -23,7 +23,7 @@ from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
 from syncline.writers.migrate import plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, quote_ident
-from syncline.writers.values import map_columns
+from syncline.writers.values import has_duplicate_keys, map_columns
 
 _ROW = "__syncline_row"
 _STAGING = "syncline_staging"
@@ -183,7 +183,7 @@ class DuckDBDestination:
     def _stage_and_write(self, db: Any, table: Table, records: Sequence[pa.RecordBatch]) -> None:
         data = pa.Table.from_batches(records)
         keys = table.primary_keys
-        last_wins = bool(keys) and _has_duplicate_keys(data, keys)
+        last_wins = bool(keys) and has_duplicate_keys(data, keys)
         statements = _write_statements(table.name, data.column_names, keys, last_wins)
         if last_wins:
             data = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
@@ -276,16 +276,3 @@ def _write_statements(name: str, columns: list[str], keys: list[str], last_wins:
         f"DELETE FROM {target} USING {_STAGING} WHERE {match}",
         f"INSERT INTO {target} ({cols}) {rows}",
     ]
-
-
-def _has_duplicate_keys(data: pa.Table, keys: list[str]) -> bool:
-    """Whether two rows share a primary key (checked in Arrow, without a round trip)."""
-    columns = [data.column(k) for k in keys]
-    plain = pa.table(  # group_by does not take extension types; their storage groups the same
-        [
-            c.cast(c.type.storage_type) if isinstance(c.type, pa.BaseExtensionType) else c
-            for c in columns
-        ],
-        names=keys,
-    )
-    return bool(plain.group_by(keys).aggregate([]).num_rows < data.num_rows)

@@ -22,13 +22,14 @@ from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, free_name
 from syncline.schema.table import Table
-from syncline.writers.migrate import plan_migrations, plan_statements, shapes
+from syncline.writers.migrate import Action, plan_migrations, plan_statements, shapes
 from syncline.writers.retry import with_retries
 from syncline.writers.sql import column_list, on_conflict_update, quote_ident
-from syncline.writers.values import map_columns
+from syncline.writers.values import has_duplicate_keys, map_columns
 
 T = TypeVar("T")
 # Connection failures, admin shutdowns, deadlocks and serialization failures pass with time.
+_UNIQUE_VIOLATION = "23505"
 _TRANSIENT_STATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300")
 
 
@@ -78,6 +79,8 @@ class PostgreSQLDestination:
         self.schema = spec.schema_name
         self._conn: Any = None
         self._lock = threading.Lock()
+        # Tables this instance created, empty until their first write.
+        self._fresh: set[str] = set()
         if not ctx.no_connection:
             self._run(
                 lambda cur: cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
@@ -194,9 +197,10 @@ class PostgreSQLDestination:
         return out
 
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
-        self._run(lambda cur: self._migrate(cur, tables, force))
+        self._fresh.update(self._run(lambda cur: self._migrate(cur, tables, force)))
 
-    def _migrate(self, cur: Any, tables: Sequence[Table], force: bool) -> None:
+    def _migrate(self, cur: Any, tables: Sequence[Table], force: bool) -> list[str]:
+        """Carry out the plans; the tables created (empty) by them."""
         catalog = self._catalog(cur)
         plans = plan_migrations(
             self.ctx.name,
@@ -209,6 +213,7 @@ class PostgreSQLDestination:
             qualified = self._qualified(plan.table.name)
             for sql in plan_statements(plan, qualified, pg_type, add_if_not_exists=True):
                 cur.execute(sql)
+        return [p.table.name for p in plans if p.action in (Action.CREATE, Action.RECREATE)]
 
     # -- data ------------------------------------------------------------------------------
 
@@ -245,6 +250,15 @@ class PostgreSQLDestination:
         if not keys and not infinite:
             cur.adbc_ingest(table.name, data, mode="append", db_schema_name=self.schema)
             return
+        fresh = table.name in self._fresh
+        self._fresh.discard(table.name)  # a retry or a later batch takes the upsert path
+        if (
+            fresh
+            and not infinite
+            and not has_duplicate_keys(data, keys)
+            and self._copy_new(cur, table, data)
+        ):
+            return
         # Bulk-load into a staging table of the same column types, then one insert; an upsert
         # keeps the last row among duplicate keys (ON CONFLICT may touch a row only once).
         staging = quote_ident("syncline_staging")
@@ -280,6 +294,21 @@ class PostgreSQLDestination:
                 + on_conflict_update(data.column_names, keys)
             )
         cur.execute(f"DROP TABLE {staging}")  # the next table of a grouped write stages anew
+
+    def _copy_new(self, cur: Any, table: Table, data: pa.Table) -> bool:
+        """COPY straight into a table this sync created and has not written yet: nothing to
+        upsert against, so no staging table (whose creation costs more than a small table's
+        rows). False, with nothing written, if another writer got rows in first."""
+        cur.execute("SAVEPOINT syncline_new_table")
+        try:
+            cur.adbc_ingest(table.name, data, mode="append", db_schema_name=self.schema)
+        except Exception as e:
+            if getattr(e, "sqlstate", None) != _UNIQUE_VIOLATION:
+                raise
+            cur.execute("ROLLBACK TO SAVEPOINT syncline_new_table")
+            return False
+        cur.execute("RELEASE SAVEPOINT syncline_new_table")
+        return True
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
         return self.delete_stale_tables([table], source_name, sync_time)[0]
