@@ -85,6 +85,9 @@ class BatchWriter:
             plugin, "write_tables", None
         )
         self._write_tables = group if callable(group) else None
+        # A destination may cap the tables per transaction (DuckDB holds each table's
+        # uncommitted rows and key index in memory until the commit).
+        self._group_tables: int = getattr(plugin, "tables_per_transaction", 0) or 1_000_000
 
     @property
     def durable_seq(self) -> int:
@@ -211,7 +214,11 @@ class BatchWriter:
             buf = self._buffers.pop(name, None)
             if buf is None:
                 continue
-            fits = rows + buf.rows <= self.limits.rows and size + buf.bytes <= self.limits.bytes
+            fits = (
+                rows + buf.rows <= self.limits.rows
+                and size + buf.bytes <= self.limits.bytes
+                and len(group) < self._group_tables
+            )
             if group and (self._write_tables is None or not fits):
                 self._submit(group)
                 group, rows, size = [], 0, 0

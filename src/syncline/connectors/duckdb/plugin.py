@@ -21,7 +21,7 @@ from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
-from syncline.writers.migrate import plan_migrations, plan_statements, shapes
+from syncline.writers.migrate import Action, plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, quote_ident
 from syncline.writers.values import has_duplicate_keys, map_columns
 
@@ -39,6 +39,8 @@ class DuckDBSpec(BatchSpec):
 
 class DuckDBDestination:
     write_modes = frozenset(WriteMode)
+    # DuckDB keeps each table's uncommitted rows and key index in memory until the commit.
+    tables_per_transaction = 20
 
     def __init__(self, spec: DuckDBSpec, ctx: PluginContext) -> None:
         self.spec = spec
@@ -46,6 +48,8 @@ class DuckDBDestination:
         self.limits: BatchLimits = spec.limits()
         self._conn: Any = None
         self._lock = threading.Lock()
+        # Tables this instance created, empty until their first write.
+        self._fresh: set[str] = set()
         if not ctx.no_connection:
             self._connect()
 
@@ -148,6 +152,8 @@ class DuckDBDestination:
 
             if statements:
                 self._in_transaction(run)
+            created = (Action.CREATE, Action.RECREATE)
+            self._fresh.update(p.table.name for p in plans if p.action in created)
 
     def _in_transaction(self, work: Callable[[Any], None]) -> None:
         db = self._db()
@@ -184,7 +190,11 @@ class DuckDBDestination:
         data = pa.Table.from_batches(records)
         keys = table.primary_keys
         last_wins = bool(keys) and has_duplicate_keys(data, keys)
+        fresh = table.name in self._fresh
+        self._fresh.discard(table.name)
         statements = _write_statements(table.name, data.column_names, keys, last_wins)
+        if fresh:
+            statements = statements[-1:]  # a table created empty: nothing to replace
         if last_wins:
             data = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
         db.register(_STAGING, data)
