@@ -4,7 +4,8 @@ that keeps meaning.
 Rules: a table's buffered rows are written before a migration, delete-stale or delete-record
 that touches it. Each flush is one transaction: one table's batch (``write_batch``), or several
 small tables together where the destination can (``write_tables``). Queued migrations run
-together, before the next write, so the destination reads its catalog once for many tables.
+together when the first rows arrive (or a second later without rows), so the destination
+reads its catalog once for many tables.
 
 The work per message does not depend on the number of tables: buffers are kept in the order
 they received their first row (so the oldest buffer holds the smallest sequence number) and
@@ -37,6 +38,8 @@ from syncline.schema.table import Table
 log = logging.getLogger("syncline.writers")
 
 TableRecords = tuple[Table, Sequence[pa.RecordBatch]]
+# How long queued migrations wait for more tables when no rows come.
+_MIGRATION_WAIT_S = 1.0
 
 
 class GroupWrites(Protocol):
@@ -71,6 +74,7 @@ class BatchWriter:
         # Only buffers holding rows, oldest first.
         self._buffers: dict[str, _Buffer] = {}
         self._migrations: dict[str, Table] = {}
+        self._migrations_since = 0.0
         self._migrate_force = False
         self._last_seq = 0
         self.rows_written = 0
@@ -122,6 +126,8 @@ class BatchWriter:
             self.flush_table(t.name)  # rows of the earlier schema first
             if t.name in self._migrations or (self._migrations and force != self._migrate_force):
                 self._run_migrations()
+            if not self._migrations:
+                self._migrations_since = time.monotonic()
             self._migrations[t.name] = t
             self._migrate_force = force
 
@@ -140,6 +146,9 @@ class BatchWriter:
     # -- inserts ---------------------------------------------------------------------------
 
     def insert(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
+        # Sources announce their tables first: the first rows end the run of migrations, and
+        # the tables then exist even if the sync fails before a flush.
+        self._run_migrations()
         self._last_seq = max(self._last_seq, seq)
         try:
             prepared = self.plugin.prepare(table, record)
@@ -256,9 +265,11 @@ class BatchWriter:
         )
 
     def flush_expired(self) -> None:
+        now = time.monotonic()
+        if self._migrations and now - self._migrations_since >= _MIGRATION_WAIT_S:
+            self._run_migrations()  # tables announced a while ago, with no rows yet
         if not self._buffers:
             return
-        now = time.monotonic()
         timeout = self.limits.timeout_s
         expired = takewhile(lambda b: now - b.since >= timeout, self._buffers.values())
         self._flush_names([b.table.name for b in expired])
