@@ -196,7 +196,7 @@ class PluginServer(plugin_pb2_grpc.PluginServicer):
                 if kind == "migrate_table":
                     table = table_from_bytes(req.migrate_table.table)
                     tables[table.name] = table
-                    writer.migrate([table], req.migrate_table.migrate_force)
+                    writer.queue_migration([table], req.migrate_table.migrate_force)
                 elif kind == "insert":
                     record = record_from_bytes(req.insert.record)
                     table = from_arrow_schema(record.schema)
