@@ -24,9 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import takewhile
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -34,6 +32,7 @@ import pyarrow as pa
 from syncline.plugin.contracts import BatchLimits, DestinationPlugin
 from syncline.plugin.errors import SynclineError, WriteError
 from syncline.schema.table import Table
+from syncline.writers.buffers import Buffer, TableBuffers, groups, within
 
 log = logging.getLogger("syncline.writers")
 
@@ -56,31 +55,18 @@ class GroupDeletes(Protocol):
     ) -> list[int | None]: ...
 
 
-@dataclass
-class _Buffer:
-    table: Table
-    first_seq: int
-    since: float
-    records: list[pa.RecordBatch] = field(default_factory=list)
-    rows: int = 0
-    bytes: int = 0
-
-
 class BatchWriter:
     def __init__(self, name: str, plugin: DestinationPlugin, limits: BatchLimits) -> None:
         self.name = name
         self.plugin = plugin
         self.limits = limits
-        # Only buffers holding rows, oldest first.
-        self._buffers: dict[str, _Buffer] = {}
+        self._buffers = TableBuffers()
         self._migrations: dict[str, Table] = {}
         self._migrations_since = 0.0
         self._migrate_force = False
         self._last_seq = 0
         self.rows_written = 0
         self.transactions = 0  # write transactions started (grouped tables count once)
-        self.buffered_bytes = 0
-        self.peak_buffered_bytes = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{name}")
         self._inflight: Future[None] | None = None
         self._inflight_seq = 0
@@ -91,14 +77,22 @@ class BatchWriter:
         self._write_tables = group if callable(group) else None
         # A destination may cap the tables per transaction (DuckDB holds each table's
         # uncommitted rows and key index in memory until the commit).
-        self._group_tables: int = getattr(plugin, "tables_per_transaction", 0) or 1_000_000
+        cap: int = getattr(plugin, "tables_per_transaction", 0) or 1_000_000
+        self._group_tables = cap if self._write_tables is not None else 1
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Arrow bytes of all rows buffered now (at most ``limits.buffer_bytes``)."""
+        return self._buffers.bytes
+
+    @property
+    def peak_buffered_bytes(self) -> int:
+        return self._buffers.peak_bytes
 
     @property
     def durable_seq(self) -> int:
         """Every insert with a sequence number <= this is committed at the destination."""
-        pending: int | None = None
-        if self._buffers:
-            pending = next(iter(self._buffers.values())).first_seq
+        pending = self._buffers.oldest_seq
         if self._inflight is not None:
             if self._inflight.done() and self._inflight.exception() is None:
                 self._settle()
@@ -164,89 +158,39 @@ class BatchWriter:
                 buf = None
             # Fill the table's buffer exactly up to batch_size rows, then flush.
             room = self.limits.rows - (buf.rows if buf is not None else 0)
-            piece = self._within_budget(prepared.slice(offset, room))
+            piece = within(prepared.slice(offset, room), self.limits.buffer_bytes)
             self._append(table, piece, seq)
             offset += piece.num_rows
 
-    def _within_budget(self, piece: pa.RecordBatch) -> pa.RecordBatch:
-        """A leading slice of ``piece`` no larger than the memory budget (at least one row)."""
-        budget = self.limits.buffer_bytes
-        if piece.nbytes <= budget or piece.num_rows <= 1:
-            return piece
-        rows = max(1, piece.num_rows * budget // piece.nbytes)
-        while rows > 1 and piece.slice(0, rows).nbytes > budget:
-            rows //= 2
-        return piece.slice(0, rows)
-
     def _append(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
         size = record.nbytes
-        if self.buffered_bytes + size > self.limits.buffer_bytes:
-            self._make_room(size)
-        buf = self._buffers.get(table.name)
-        if buf is None:
-            buf = self._buffers[table.name] = _Buffer(table, seq, time.monotonic())
-        buf.records.append(record)
-        buf.rows += record.num_rows
-        buf.bytes += size
-        self.buffered_bytes += size
-        self.peak_buffered_bytes = max(self.peak_buffered_bytes, self.buffered_bytes)
+        if self._buffers.bytes + size > self.limits.buffer_bytes:
+            # The oldest first, down to half the budget, so that a full budget is not
+            # followed by one small flush per record.
+            self._flush_names(self._buffers.oldest_until(self.limits.buffer_bytes // 2 - size))
+        buf = self._buffers.add(table, record, seq, time.monotonic())
         if buf.rows >= self.limits.rows or buf.bytes >= self.limits.bytes:
             self.flush_table(table.name)
-
-    def _make_room(self, size: int) -> None:
-        """Write the oldest buffers until ``size`` more bytes fit in half the budget.
-
-        Half, so that a full budget is not followed by one small flush per record.
-        """
-        target = self.limits.buffer_bytes // 2 - size
-        freed = 0
-        oldest: list[str] = []
-        for name, buf in self._buffers.items():
-            if self.buffered_bytes - freed <= target:
-                break
-            oldest.append(name)
-            freed += buf.bytes
-        self._flush_names(oldest)
 
     # -- flushes ---------------------------------------------------------------------------
 
     def flush_table(self, name: str) -> None:
-        buf = self._buffers.pop(name, None)
-        if buf is not None:
-            self._submit([buf])
+        self._flush_names([name])
 
     def _flush_names(self, names: Iterable[str]) -> None:
         """Write these tables' buffers, small ones together where the destination can."""
-        group: list[_Buffer] = []
-        rows = size = 0
-        for name in names:
-            buf = self._buffers.pop(name, None)
-            if buf is None:
-                continue
-            fits = (
-                rows + buf.rows <= self.limits.rows
-                and size + buf.bytes <= self.limits.bytes
-                and len(group) < self._group_tables
-            )
-            if group and (self._write_tables is None or not fits):
-                self._submit(group)
-                group, rows, size = [], 0, 0
-            group.append(buf)
-            rows += buf.rows
-            size += buf.bytes
-        if group:
+        for group in groups(self._buffers.take(names), self.limits, self._group_tables):
             self._submit(group)
 
-    def _submit(self, group: list[_Buffer]) -> None:
+    def _submit(self, group: list[Buffer]) -> None:
         self._run_migrations()
         self._settle()
-        self.buffered_bytes -= sum(b.bytes for b in group)
         self._inflight_seq = min(b.first_seq for b in group)
         self._inflight_rows = sum(b.rows for b in group)
         self.transactions += 1
         self._inflight = self._pool.submit(self._write, group)
 
-    def _write(self, group: list[_Buffer]) -> None:
+    def _write(self, group: list[Buffer]) -> None:
         started = time.monotonic()
         if len(group) == 1:
             self._call("insert", self.plugin.write_batch, group[0].table, group[0].records)
@@ -268,16 +212,13 @@ class BatchWriter:
         now = time.monotonic()
         if self._migrations and now - self._migrations_since >= _MIGRATION_WAIT_S:
             self._run_migrations()  # tables announced a while ago, with no rows yet
-        if not self._buffers:
-            return
-        timeout = self.limits.timeout_s
-        expired = takewhile(lambda b: now - b.since >= timeout, self._buffers.values())
-        self._flush_names([b.table.name for b in expired])
+        if self._buffers:
+            self._flush_names(self._buffers.expired(now, self.limits.timeout_s))
 
     def flush(self) -> None:
         """Write everything buffered and wait until it is committed."""
         self._run_migrations()
-        self._flush_names(list(self._buffers))
+        self._flush_names(self._buffers.names())
         self._settle()
 
     # -- deletes ---------------------------------------------------------------------------
