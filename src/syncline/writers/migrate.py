@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -129,3 +129,20 @@ def plan_statements(
     for col in plan.add:
         out.append(f"ALTER TABLE {qualified} ADD COLUMN {guard}{quote_ident(col.name)} {col.type}")
     return out
+
+
+def check_case_collisions(
+    destination: str, product: str, tables: Sequence[Table], existing: Iterable[str]
+) -> None:
+    """Refuse two tables whose names differ only in case where ``product`` ignores case:
+    they would be one table, overwriting each other's rows."""
+    seen = {name.lower(): name for name in existing}
+    for t in tables:
+        other = seen.get(t.name.lower())
+        if other is not None and other != t.name:
+            raise MigrationError(
+                f"destination {destination}: tables {other} and {t.name} differ only in "
+                f"case, and {product} table names ignore case: they would overwrite each "
+                "other's rows (skip or rename one)"
+            )
+        seen[t.name.lower()] = t.name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,19 @@ from pydantic import Field
 from syncline.config.models import WriteMode
 from syncline.connectors.duckdb.types import duckdb_type, from_duckdb, to_duckdb
 from syncline.plugin.contracts import BatchLimits, PluginContext
-from syncline.plugin.errors import MigrationError, WriteError
+from syncline.plugin.errors import WriteError
 from syncline.plugin.specs import BatchSpec
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
 from syncline.schema.table import Table
-from syncline.writers.migrate import Action, plan_migrations, plan_statements, shapes
+from syncline.writers.migrate import (
+    Action,
+    check_case_collisions,
+    plan_migrations,
+    plan_statements,
+    shapes,
+)
 from syncline.writers.sql import column_list, quote_ident
 from syncline.writers.values import has_duplicate_keys, map_columns
 
@@ -76,34 +82,6 @@ class DuckDBDestination:
 
     # -- schema ----------------------------------------------------------------------------
 
-    def _catalog(self) -> dict[str, list[ColumnShape]]:
-        """Every table of the schema with its columns, in two catalog queries.
-
-        One read for all tables: a query per table scans the whole catalog each time.
-        """
-        db = self._db()
-        columns = db.execute(
-            "SELECT table_name, column_name, data_type, is_nullable "
-            "FROM information_schema.columns WHERE table_schema = current_schema() "
-            "ORDER BY table_name, ordinal_position"
-        ).fetchall()
-        keys = db.execute(
-            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
-            "WHERE schema_name = current_schema() AND constraint_type = 'PRIMARY KEY'"
-        ).fetchall()
-        primary = {(t, c) for t, names in keys for c in names}
-        out: dict[str, list[ColumnShape]] = {}
-        for table, column, kind, nullable in columns:
-            out.setdefault(table, []).append(
-                ColumnShape(
-                    column,
-                    kind.upper(),
-                    not_null=nullable == "NO",
-                    primary_key=(table, column) in primary,
-                )
-            )
-        return out
-
     def _exists(self, name: str) -> bool:
         found = (
             self._db()
@@ -116,23 +94,10 @@ class DuckDBDestination:
         )
         return bool(found)
 
-    def _check_case_collisions(self, tables: Sequence[Table], existing: Iterable[str]) -> None:
-        """DuckDB table names ignore case: CaseT and caset would be one table."""
-        seen = {name.lower(): name for name in existing}
-        for t in tables:
-            other = seen.get(t.name.lower())
-            if other is not None and other != t.name:
-                raise MigrationError(
-                    f"destination {self.ctx.name}: tables {other} and {t.name} differ only in "
-                    "case, and DuckDB table names ignore case: they would overwrite each "
-                    "other's rows (skip or rename one)"
-                )
-            seen[t.name.lower()] = t.name
-
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         with self._lock:
-            catalog = self._catalog()
-            self._check_case_collisions(tables, catalog)
+            catalog = _catalog(self._db())
+            check_case_collisions(self.ctx.name, "DuckDB", tables, catalog)
             plans = plan_migrations(
                 self.ctx.name,
                 tables,
@@ -286,3 +251,31 @@ def _write_statements(name: str, columns: list[str], keys: list[str], last_wins:
         f"DELETE FROM {target} USING {_STAGING} WHERE {match}",
         f"INSERT INTO {target} ({cols}) {rows}",
     ]
+
+
+def _catalog(db: Any) -> dict[str, list[ColumnShape]]:
+    """Every table of the schema with its columns, in two catalog queries.
+
+    One read for all tables: a query per table scans the whole catalog each time.
+    """
+    columns = db.execute(
+        "SELECT table_name, column_name, data_type, is_nullable "
+        "FROM information_schema.columns WHERE table_schema = current_schema() "
+        "ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    keys = db.execute(
+        "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+        "WHERE schema_name = current_schema() AND constraint_type = 'PRIMARY KEY'"
+    ).fetchall()
+    primary = {(t, c) for t, names in keys for c in names}
+    out: dict[str, list[ColumnShape]] = {}
+    for table, column, kind, nullable in columns:
+        out.setdefault(table, []).append(
+            ColumnShape(
+                column,
+                kind.upper(),
+                not_null=nullable == "NO",
+                primary_key=(table, column) in primary,
+            )
+        )
+    return out

@@ -177,31 +177,12 @@ class PostgreSQLDestination:
         )
         return [ColumnShape(r[0], r[1], bool(r[2]), bool(r[3])) for r in cur.fetchall()]
 
-    def _catalog(self, cur: Any) -> dict[str, list[ColumnShape]]:
-        """Every table of the schema with its columns, in one query (not one per table)."""
-        cur.execute(
-            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
-            "coalesce(a.attnum = any(i.indkey), false) "
-            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
-            "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 "
-            "AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
-            (self.schema,),
-        )
-        out: dict[str, list[ColumnShape]] = {}
-        for table, *column in cur.fetchall():
-            out.setdefault(table, []).append(
-                ColumnShape(column[0], column[1], bool(column[2]), bool(column[3]))
-            )
-        return out
-
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         self._fresh.update(self._run(lambda cur: self._migrate(cur, tables, force)))
 
     def _migrate(self, cur: Any, tables: Sequence[Table], force: bool) -> list[str]:
         """Carry out the plans; the tables created (empty) by them."""
-        catalog = self._catalog(cur)
+        catalog = _catalog(cur, self.schema)
         plans = plan_migrations(
             self.ctx.name,
             tables,
@@ -256,7 +237,7 @@ class PostgreSQLDestination:
             fresh
             and not infinite
             and not has_duplicate_keys(data, keys)
-            and self._copy_new(cur, table, data)
+            and _copy_new(cur, self.schema, table, data)
         ):
             return
         # Bulk-load into a staging table of the same column types, then one insert; an upsert
@@ -294,21 +275,6 @@ class PostgreSQLDestination:
                 + on_conflict_update(data.column_names, keys)
             )
         cur.execute(f"DROP TABLE {staging}")  # the next table of a grouped write stages anew
-
-    def _copy_new(self, cur: Any, table: Table, data: pa.Table) -> bool:
-        """COPY straight into a table this sync created and has not written yet: nothing to
-        upsert against, so no staging table (whose creation costs more than a small table's
-        rows). False, with nothing written, if another writer got rows in first."""
-        cur.execute("SAVEPOINT syncline_new_table")
-        try:
-            cur.adbc_ingest(table.name, data, mode="append", db_schema_name=self.schema)
-        except Exception as e:
-            if getattr(e, "sqlstate", None) != _UNIQUE_VIOLATION:
-                raise
-            cur.execute("ROLLBACK TO SAVEPOINT syncline_new_table")
-            return False
-        cur.execute("RELEASE SAVEPOINT syncline_new_table")
-        return True
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
         return self.delete_stale_tables([table], source_name, sync_time)[0]
@@ -378,3 +344,39 @@ def _naive_utc(t: datetime) -> datetime:
     from datetime import UTC
 
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+def _catalog(cur: Any, schema: str) -> dict[str, list[ColumnShape]]:
+    """Every table of the schema with its columns, in one query (not one per table)."""
+    cur.execute(
+        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+        "coalesce(a.attnum = any(i.indkey), false) "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+        "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 "
+        "AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
+        (schema,),
+    )
+    out: dict[str, list[ColumnShape]] = {}
+    for table, *column in cur.fetchall():
+        out.setdefault(table, []).append(
+            ColumnShape(column[0], column[1], bool(column[2]), bool(column[3]))
+        )
+    return out
+
+
+def _copy_new(cur: Any, schema: str, table: Table, data: pa.Table) -> bool:
+    """COPY straight into a table this sync created and has not written yet: nothing to
+    upsert against, so no staging table (whose creation costs more than a small table's
+    rows). False, with nothing written, if another writer got rows in first."""
+    cur.execute("SAVEPOINT syncline_new_table")
+    try:
+        cur.adbc_ingest(table.name, data, mode="append", db_schema_name=schema)
+    except Exception as e:
+        if getattr(e, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        cur.execute("ROLLBACK TO SAVEPOINT syncline_new_table")
+        return False
+    cur.execute("RELEASE SAVEPOINT syncline_new_table")
+    return True

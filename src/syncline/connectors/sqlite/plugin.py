@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -20,13 +20,13 @@ from syncline.connectors.sqlite.types import (
     to_storage,
 )
 from syncline.plugin.contracts import BatchLimits, PluginContext
-from syncline.plugin.errors import MigrationError, WriteError
+from syncline.plugin.errors import WriteError
 from syncline.plugin.specs import BatchSpec
 from syncline.schema.arrow import rows_to_record, to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, SYNC_TIME_TYPE
 from syncline.schema.table import Table
-from syncline.writers.migrate import plan_migrations, plan_statements, shapes
+from syncline.writers.migrate import check_case_collisions, plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, quote_ident, upsert_sql
 from syncline.writers.values import warn_far_times
 
@@ -110,36 +110,10 @@ class SQLiteDestination:
             for r in cur.fetchall()
         ]
 
-    def _catalog(self, cur: Any) -> dict[str, list[ColumnShape]]:
-        """Every table with its columns, in one query (not a catalog scan per table)."""
-        cur.execute(
-            'SELECT m.name, p.name, p.type, p."notnull", p.pk FROM sqlite_master m '
-            "JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid"
-        )
-        out: dict[str, list[ColumnShape]] = {}
-        for table, column, kind, not_null, pk in cur.fetchall():
-            out.setdefault(table, []).append(
-                ColumnShape(column, (kind or "").lower(), bool(not_null), pk > 0)
-            )
-        return out
-
-    def _check_case_collisions(self, tables: Sequence[Table], existing: Iterable[str]) -> None:
-        """SQLite table names ignore case: CaseT and caset would be one table."""
-        seen = {name.lower(): name for name in existing}
-        for t in tables:
-            other = seen.get(t.name.lower())
-            if other is not None and other != t.name:
-                raise MigrationError(
-                    f"destination {self.ctx.name}: tables {other} and {t.name} differ only in "
-                    "case, and SQLite table names ignore case: they would overwrite each "
-                    "other's rows (skip or rename one)"
-                )
-            seen[t.name.lower()] = t.name
-
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         with self._transaction() as cur:
-            catalog = self._catalog(cur)
-            self._check_case_collisions(tables, catalog)
+            catalog = _catalog(cur)
+            check_case_collisions(self.ctx.name, "SQLite", tables, catalog)
             plans = plan_migrations(
                 self.ctx.name,
                 tables,
@@ -262,3 +236,17 @@ class SQLiteDestination:
         schema = to_arrow_schema(table)
         arrays = [from_storage(data.column(i), f.type) for i, f in enumerate(schema)]
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _catalog(cur: Any) -> dict[str, list[ColumnShape]]:
+    """Every table with its columns, in one query (not a catalog scan per table)."""
+    cur.execute(
+        'SELECT m.name, p.name, p.type, p."notnull", p.pk FROM sqlite_master m '
+        "JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid"
+    )
+    out: dict[str, list[ColumnShape]] = {}
+    for table, column, kind, not_null, pk in cur.fetchall():
+        out.setdefault(table, []).append(
+            ColumnShape(column, (kind or "").lower(), bool(not_null), pk > 0)
+        )
+    return out
