@@ -240,41 +240,7 @@ class PostgreSQLDestination:
             and _copy_new(cur, self.schema, table, data)
         ):
             return
-        # Bulk-load into a staging table of the same column types, then one insert; an upsert
-        # keeps the last row among duplicate keys (ON CONFLICT may touch a row only once).
-        staging = quote_ident("syncline_staging")
-        cur.execute(
-            f"CREATE TEMP TABLE {staging} "
-            f"(LIKE {self._qualified(table.name)} EXCLUDING ALL) ON COMMIT DROP"
-        )
-        row = free_name("__syncline_row", data.column_names)
-        cur.execute(f"ALTER TABLE {staging} ADD COLUMN {quote_ident(row)} bigint")
-        casts = {}
-        for name in infinite:
-            i = data.schema.get_field_index(name)
-            casts[name] = pg_type(data.schema.field(i).type)
-            cur.execute(f"ALTER TABLE {staging} ALTER COLUMN {quote_ident(name)} TYPE text")
-            data = data.set_column(i, name, temporal.to_text(data.column(i).combine_chunks()))
-        staged = data.append_column(row, pa.array(range(data.num_rows), pa.int64()))
-        cur.adbc_ingest("syncline_staging", staged, mode="append", temporary=True)
-        cols = column_list(data.column_names)
-        values = ", ".join(
-            f"{quote_ident(c)}::{casts[c]}" if c in casts else quote_ident(c)
-            for c in data.column_names
-        )
-        if not keys:
-            cur.execute(
-                f"INSERT INTO {self._qualified(table.name)} ({cols}) SELECT {values} "
-                f"FROM {staging} ORDER BY {quote_ident(row)}"
-            )
-        else:
-            cur.execute(
-                f"INSERT INTO {self._qualified(table.name)} ({cols}) "
-                f"SELECT DISTINCT ON ({column_list(keys)}) {values} FROM {staging} "
-                f"ORDER BY {column_list(keys)}, {quote_ident(row)} DESC "
-                + on_conflict_update(data.column_names, keys)
-            )
-        cur.execute(f"DROP TABLE {staging}")  # the next table of a grouped write stages anew
+        _upsert_staged(cur, self._qualified(table.name), table, data, infinite)
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
         return self.delete_stale_tables([table], source_name, sync_time)[0]
@@ -380,3 +346,40 @@ def _copy_new(cur: Any, schema: str, table: Table, data: pa.Table) -> bool:
         return False
     cur.execute("RELEASE SAVEPOINT syncline_new_table")
     return True
+
+
+def _upsert_staged(
+    cur: Any, qualified: str, table: Table, data: pa.Table, infinite: list[str]
+) -> None:
+    """Bulk-load into a staging table of the same column types, then one insert; an upsert
+    keeps the last row among duplicate keys (ON CONFLICT may touch a row only once)."""
+    keys = table.primary_keys
+    staging = quote_ident("syncline_staging")
+    cur.execute(f"CREATE TEMP TABLE {staging} (LIKE {qualified} EXCLUDING ALL) ON COMMIT DROP")
+    row = free_name("__syncline_row", data.column_names)
+    cur.execute(f"ALTER TABLE {staging} ADD COLUMN {quote_ident(row)} bigint")
+    casts = {}
+    for name in infinite:
+        i = data.schema.get_field_index(name)
+        casts[name] = pg_type(data.schema.field(i).type)
+        cur.execute(f"ALTER TABLE {staging} ALTER COLUMN {quote_ident(name)} TYPE text")
+        data = data.set_column(i, name, temporal.to_text(data.column(i).combine_chunks()))
+    staged = data.append_column(row, pa.array(range(data.num_rows), pa.int64()))
+    cur.adbc_ingest("syncline_staging", staged, mode="append", temporary=True)
+    cols = column_list(data.column_names)
+    values = ", ".join(
+        f"{quote_ident(c)}::{casts[c]}" if c in casts else quote_ident(c) for c in data.column_names
+    )
+    if not keys:
+        cur.execute(
+            f"INSERT INTO {qualified} ({cols}) SELECT {values} "
+            f"FROM {staging} ORDER BY {quote_ident(row)}"
+        )
+    else:
+        cur.execute(
+            f"INSERT INTO {qualified} ({cols}) "
+            f"SELECT DISTINCT ON ({column_list(keys)}) {values} FROM {staging} "
+            f"ORDER BY {column_list(keys)}, {quote_ident(row)} DESC "
+            + on_conflict_update(data.column_names, keys)
+        )
+    cur.execute(f"DROP TABLE {staging}")  # the next table of a grouped write stages anew
