@@ -58,3 +58,28 @@ def test_a_bad_retention_is_a_config_error(write, run_cli):
     r = run_cli("sync", "bad.yml")
     assert r.code != 0
     assert "sync_summary_retention" in r.err + r.out
+
+
+def test_retention_on_an_append_only_destination_is_refused_before_the_sync(
+    write, run_cli, workdir
+):
+    files = """\
+kind: destination
+spec:
+  name: files
+  path: cloudquery/file
+  write_mode: append
+  send_sync_summary: true
+  sync_summary_retention: 24h
+  spec:
+    directory: out
+    format: parquet
+"""
+    write("files.yml", config(source_doc(destinations=("files",)), files))
+    r = run_cli("sync", "files.yml")
+    assert r.code == 1
+    assert (
+        "destination files: sync_summary_retention needs a destination that deletes rows, "
+        "and cloudquery/file is append only"
+    ) in r.err
+    assert not list(workdir.rglob("*.parquet"))  # refused before anything was written

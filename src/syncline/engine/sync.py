@@ -259,6 +259,13 @@ class _SourceRun:
                     f"destination {name}: write_mode {dspec.write_mode.value} is not supported "
                     f"by {dspec.path} (supported: {modes})"
                 )
+            if dspec.sync_summary_retention and WriteMode.OVERWRITE_DELETE_STALE not in (
+                plugin.write_modes
+            ):
+                raise SynclineError(
+                    f"destination {name}: sync_summary_retention needs a destination that "
+                    f"deletes rows, and {dspec.path} is append only"
+                )
             group = render_sync_group_id(
                 dspec.sync_group_id, self.sync_time, self.settings.invocation_id
             )
