@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
-import adbc_driver_postgresql.dbapi as adbc
 import pyarrow as pa
 from pydantic import Field
 
 from syncline.config.models import WriteMode
+from syncline.connectors.postgresql.connection import Connection
 from syncline.connectors.postgresql.types import from_pg, pg_type, select_expr, to_copy
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
@@ -23,14 +22,11 @@ from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, free_name
 from syncline.schema.table import Table
 from syncline.writers.migrate import Action, plan_migrations, plan_statements, shapes
-from syncline.writers.retry import with_retries
 from syncline.writers.sql import column_list, on_conflict_update, quote_ident
 from syncline.writers.values import has_duplicate_keys, map_columns
 
 T = TypeVar("T")
-# Connection failures, admin shutdowns, deadlocks and serialization failures pass with time.
 _UNIQUE_VIOLATION = "23505"
-_TRANSIENT_STATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300")
 
 
 class PostgreSQLSpec(BatchSpec):
@@ -44,21 +40,10 @@ class PostgreSQLSpec(BatchSpec):
     batch_size_bytes: int = Field(100_000_000, ge=1, description="Arrow bytes per transaction.")
     batch_timeout: Duration = Field(60.0, gt=0, description="Flush buffered rows after this long.")
     max_retries: int = Field(5, ge=1, description="Attempts for a transient failure.")
+    write_connections: int = Field(
+        4, ge=1, le=32, description="Connections that write small tables' batches at once."
+    )
     retry_delay: Duration = Field(0.5, gt=0, description="First backoff delay, doubled each time.")
-
-
-def is_transient(e: BaseException, connection_works: Callable[[], bool] = lambda: False) -> bool:
-    """Only a transient SQLSTATE, or a failure without one on a connection that is gone.
-
-    The driver reports some client-side failures (a value binary COPY cannot encode) without
-    a SQLSTATE, like a broken connection: a connection that still answers tells them apart.
-    """
-    state = getattr(e, "sqlstate", None) or ""
-    if state:
-        return any(state.startswith(s) for s in _TRANSIENT_STATES)
-    if not isinstance(e, adbc.OperationalError | ConnectionError | OSError):
-        return False
-    return not connection_works()
 
 
 def _describe(e: BaseException) -> str:
@@ -77,8 +62,12 @@ class PostgreSQLDestination:
         self.ctx = ctx
         self.limits: BatchLimits = spec.limits()
         self.schema = spec.schema_name
-        self._conn: Any = None
-        self._lock = threading.Lock()
+        # The first connection does everything but grouped writes, which all share.
+        self._pool = [
+            Connection(spec.connection_string, spec.max_retries, spec.retry_delay, ctx.logger)
+            for _ in range(spec.write_connections)
+        ]
+        self._workers: ThreadPoolExecutor | None = None
         # Tables this instance created, empty until their first write.
         self._fresh: set[str] = set()
         if not ctx.no_connection:
@@ -88,68 +77,15 @@ class PostgreSQLDestination:
 
     # -- connection and transactions -------------------------------------------------------
 
-    def _connect(self) -> Any:
-        if self._conn is None:
-            # Transactions are ours (BEGIN ... COMMIT): with the driver's own, a bulk COPY
-            # leaves "there is already a transaction in progress" in the server's log.
-            self._conn = adbc.connect(self.spec.connection_string, autocommit=True)
-        return self._conn
-
-    def _drop_connection(self, _: BaseException) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # a broken connection may fail to close
-                conn.close()
-
-    def _run(self, work: Callable[[Any], T], what: str = "") -> T:
-        """Run ``work(cursor)`` in one transaction, retrying transient failures."""
-
-        def attempt() -> T:
-            conn = self._connect()
-            cur = conn.cursor()
-            try:
-                cur.execute("BEGIN")
-                try:
-                    result = work(cur)
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        cur.execute("ROLLBACK")
-                    raise
-                cur.execute("COMMIT")  # a failed COMMIT ends the transaction itself
-                return result
-            finally:
-                with contextlib.suppress(Exception):
-                    cur.close()
-
-        with self._lock:
-            try:
-                return with_retries(
-                    attempt,
-                    is_transient=lambda e: is_transient(e, self._connection_works),
-                    attempts=self.spec.max_retries,
-                    base_delay_s=self.spec.retry_delay,
-                    on_retry=self._drop_connection,
-                    logger=self.ctx.logger,
-                )
-            except (MigrationError, WriteError):
-                raise
-            except Exception as e:
-                where = f" table {what}:" if what else ""
-                raise WriteError(f"destination {self.ctx.name}:{where} {_describe(e)}") from e
-
-    def _connection_works(self) -> bool:
-        if self._conn is None:
-            return False
+    def _run(self, work: Callable[[Any], T], what: str = "", slot: int = 0) -> T:
+        """Run ``work(cursor)`` in one transaction on connection ``slot``."""
         try:
-            cur = self._conn.cursor()
-            try:
-                cur.execute("SELECT 1")
-                cur.fetchall()
-            finally:
-                cur.close()
-            return True
-        except Exception:
-            return False
+            return self._pool[slot].run(work)
+        except (MigrationError, WriteError):
+            raise
+        except Exception as e:
+            where = f" table {what}:" if what else ""
+            raise WriteError(f"destination {self.ctx.name}:{where} {_describe(e)}") from e
 
     def _qualified(self, name: str) -> str:
         return f"{quote_ident(self.schema)}.{quote_ident(name)}"
@@ -158,9 +94,11 @@ class PostgreSQLDestination:
         self._run(lambda cur: (cur.execute("SELECT 1"), cur.fetchall()))
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._drop_connection(RuntimeError("close"))
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
+        for conn in self._pool:
+            conn.close()
 
     # -- schema ----------------------------------------------------------------------------
 
@@ -208,17 +146,31 @@ class PostgreSQLDestination:
         self._run(lambda cur: self._write(cur, table, data), table.name)
 
     def write_tables(self, batches: Sequence[tuple[Table, Sequence[pa.RecordBatch]]]) -> None:
-        """Several tables' batches in one transaction (small tables share the commit)."""
+        """Several tables' batches, shared out over the connections (one transaction each):
+        small tables cost round trips and catalog work more than rows, which the server
+        does in parallel."""
         staged = [(t, pa.Table.from_batches(r)) for t, r in batches if r]
-        if not staged:
+        shares = [staged[i :: len(self._pool)] for i in range(len(self._pool))]
+        shares = [share for share in shares if share]
+        if len(shares) > 1 and self._workers is None:
+            self._workers = ThreadPoolExecutor(len(self._pool), thread_name_prefix="pg-write")
+        if len(shares) <= 1 or self._workers is None:
+            for share in shares:
+                self._write_share(share, 0)
             return
+        futures = [self._workers.submit(self._write_share, s, i) for i, s in enumerate(shares)]
+        for future in futures:  # every share finishes (or fails) before this returns
+            future.exception()
+        for future in futures:
+            future.result()
 
+    def _write_share(self, share: list[tuple[Table, pa.Table]], slot: int) -> None:
         def write(cur: Any) -> None:
-            for table, data in staged:
+            for table, data in share:
                 self._write(cur, table, data)
 
-        names = ", ".join(t.name for t, _ in staged[:3])
-        self._run(write, names + (", ..." if len(staged) > 3 else ""))
+        names = ", ".join(t.name for t, _ in share[:3])
+        self._run(write, names + (", ..." if len(share) > 3 else ""), slot)
 
     def _write(self, cur: Any, table: Table, data: pa.Table) -> None:
         keys = table.primary_keys
