@@ -55,6 +55,17 @@ class GroupDeletes(Protocol):
     ) -> list[int | None]: ...
 
 
+def _grouping(plugin: Any) -> tuple[Callable[[Sequence[TableRecords]], None] | None, int]:
+    """The destination's grouped write, if any, and the most tables one transaction holds."""
+    group = getattr(plugin, "write_tables", None)
+    if not callable(group):
+        return None, 1
+    # A destination may cap it (DuckDB holds each table's uncommitted rows and key index in
+    # memory until the commit).
+    cap: int = getattr(plugin, "tables_per_transaction", 0) or 1_000_000
+    return group, cap
+
+
 class BatchWriter:
     def __init__(self, name: str, plugin: DestinationPlugin, limits: BatchLimits) -> None:
         self.name = name
@@ -71,14 +82,7 @@ class BatchWriter:
         self._inflight: Future[None] | None = None
         self._inflight_seq = 0
         self._inflight_rows = 0
-        group: Callable[[Sequence[TableRecords]], None] | None = getattr(
-            plugin, "write_tables", None
-        )
-        self._write_tables = group if callable(group) else None
-        # A destination may cap the tables per transaction (DuckDB holds each table's
-        # uncommitted rows and key index in memory until the commit).
-        cap: int = getattr(plugin, "tables_per_transaction", 0) or 1_000_000
-        self._group_tables = cap if self._write_tables is not None else 1
+        self._write_tables, self._group_tables = _grouping(plugin)
 
     @property
     def buffered_bytes(self) -> int:
@@ -86,7 +90,7 @@ class BatchWriter:
         return self._buffers.bytes
 
     @property
-    def peak_buffered_bytes(self) -> int:
+    def peak_buffered_bytes(self) -> int:  # the most ever buffered at once
         return self._buffers.peak_bytes
 
     @property
@@ -110,7 +114,11 @@ class BatchWriter:
         self.rows_written += self._inflight_rows
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        """Also create the tables announced but not migrated yet (the sync failed first)."""
+        try:
+            self._run_migrations()
+        finally:
+            self._pool.shutdown(wait=True)
 
     # -- migrations ------------------------------------------------------------------------
 
