@@ -220,6 +220,21 @@ def test_every_table_from_moto_into_sqlite(write, run_cli, workdir, resources):
     assert set(ALL_TABLES) <= names
 
 
+def test_policy_version_documents_are_json(write, run_cli, workdir, resources):
+    """botocore hands IAM's policy documents over decoded, as objects: they are JSON columns."""
+    tables = '["aws_iam_policies", "aws_iam_policy_versions"]'
+    write("a.yml", config(aws_doc(tables=tables), sqlite_doc()))
+    r = run_cli("sync", "a.yml")
+    assert r.code == 0, r.err
+    assert "Errors: 0" in r.out
+    ((arn, version, document),) = query(
+        workdir / "db.sqlite",
+        "select policy_arn, version_id, document from aws_iam_policy_versions",
+    )
+    assert (arn, version) == (resources["policy_arn"], "v1")
+    assert json.loads(document)["Statement"][0]["Action"] == "s3:GetObject"
+
+
 def test_cloudtrail_events_are_incremental(write, run_cli, workdir, resources):
     write("a.yml", config(aws_doc(tables='["aws_cloudtrail_events"]'), sqlite_doc()))
     assert run_cli("sync", "a.yml").code == 0

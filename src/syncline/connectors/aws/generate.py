@@ -51,7 +51,9 @@ _SHAPE_SUFFIXES = re.compile(
 _GENERIC = {"Name", "Id", "Arn", "ResourceArn", "ResourceId", "ResourceName", "Identifier"}
 
 
-def _column_type(shape: Shape) -> str:
+def _column_type(service: str, shape: Shape) -> str:
+    if service == "iam" and shape.name == "policyDocumentType":
+        return "json"  # botocore decodes IAM's URL-encoded policy documents into objects
     return _TYPES.get(shape.type_name, "json")
 
 
@@ -160,7 +162,7 @@ def _table(
         col = "tags" if member == "Tags" else xform_name(member).replace("-", "_")
         if col in ("account_id", "region") or any(c[0] == col for c in columns):
             continue
-        columns.append([col, member, _column_type(shape)])
+        columns.append([col, member, _column_type(service, shape)])
     ident = None if (arn_format or arn_member) else _identifier(item, noun)
     return {
         "name": name,
