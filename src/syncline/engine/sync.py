@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec, WriteMode
+from syncline.config.models import DestinationSpec, MigrateMode, SourceSpec
 from syncline.config.reader import Config, backend_destination_name
 from syncline.engine import events
 from syncline.engine.cursors import GuardTarget, RefreshView, prepare_cursors
@@ -25,6 +25,12 @@ from syncline.engine.pump import TIMEOUT, Pump
 from syncline.engine.summary import SourceResult
 from syncline.engine.summary_table import SUMMARY, summary_record
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
+from syncline.engine.write_modes import (
+    delete_stale_plan,
+    deletes_stale,
+    kept_from_delete_stale,
+    state_upserts,
+)
 from syncline.engine.written import WrittenRows
 from syncline.messages import (
     Checkpoint,
@@ -167,7 +173,7 @@ def open_state(
     resolved = plugins.destinations[dest_name]
     dspec: DestinationSpec = resolved.configured.spec
     plugin = resolved.create(invocation_id)
-    upsert = dspec.write_mode is not WriteMode.APPEND and WriteMode.OVERWRITE in plugin.write_modes
+    upsert = state_upserts(dspec.write_mode, plugin.write_modes)
     client = StateClient(plugin, spec.backend_options.table_name, upsert=upsert)
     try:
         client.load()
@@ -212,7 +218,6 @@ class _SourceRun:
         self.staged: dict[tuple[str, str], pa.Schema] = {}
         self.tables: dict[str, Table] = {}
         self.out: dict[tuple[str, str], tuple[Table, pa.Schema]] = {}
-        self.skip_delete_stale: set[str] = set()
         self.done_ok: dict[str, bool] = {}
         self.ledger = CheckpointLedger(self.dests)
         self.written = WrittenRows()
@@ -476,12 +481,6 @@ class _SourceRun:
         self.tables[table.name] = table
         stats = self.result.table(table.name)
         stats.started = time.monotonic()
-        refreshed = self.refresh is not None and table.name in self.refresh.tables
-        if self.state is not None and (
-            (table.is_incremental and not refreshed)
-            or (table.parent is not None and table.parent in self.skip_delete_stale)
-        ):
-            self.skip_delete_stale.add(table.name)
         for name, w in self.writers.items():
             out = self.transforms[name].table(table)
             if self.chains[name]:
@@ -543,28 +542,28 @@ class _SourceRun:
         events.cursors_committed(self.spec.name, self.tables, old, dict(values))
 
     def _delete_stale(self) -> None:
+        kept = kept_from_delete_stale(
+            self.tables.values(),
+            keeps_state=self.state is not None,
+            refreshed=self.refresh.tables if self.refresh is not None else (),
+        )
+        failed = {
+            name
+            for name in self.tables
+            if self.result.table(name).errors or not self.done_ok.get(name, True)
+        }
+        plan = delete_stale_plan(self.tables, kept, failed)
         for name, w in self.writers.items():
             dspec: DestinationSpec = self.dests[name].configured.spec
-            if dspec.write_mode is not WriteMode.OVERWRITE_DELETE_STALE:
+            if not deletes_stale(dspec.write_mode):
                 continue
-            for tname in self.tables:
-                if tname in self.skip_delete_stale:
-                    continue
-                if self._had_errors(tname):
+            for step in plan:
+                if not step.delete:
                     log.warning(
                         "table %s had errors: keeping rows of earlier syncs (no delete-stale)",
-                        tname,
+                        step.table,
                     )
                     continue
-                out = self.out[(name, tname)][0]
+                out = self.out[(name, step.table)][0]
                 deleted = w.delete_stale(out, self.source_name, self.sync_time)
-                events.stale_deleted(self.source_name, name, tname, deleted)
-
-    def _had_errors(self, name: str | None) -> bool:
-        """The table or an ancestor failed: rows it did not re-fetch are not stale."""
-        while name is not None:
-            if self.result.table(name).errors or not self.done_ok.get(name, True):
-                return True
-            table = self.tables.get(name)
-            name = table.parent if table is not None else None
-        return False
+                events.stale_deleted(self.source_name, name, step.table, deleted)
