@@ -17,7 +17,7 @@ def run_migrate(config: Config, plugins: Plugins, invocation_id: str = "") -> No
     now = datetime.now(UTC)
     for src in config.sources:
         spec = src.spec
-        source = plugins.sources[spec.name].create(invocation_id, no_connection=True)
+        source = plugins.sources[spec.name].create_source(invocation_id, no_connection=True)
         try:
             tables = source.tables()
             check_selection(plugins.sources[spec.name], tables)
@@ -39,13 +39,16 @@ def run_migrate(config: Config, plugins: Plugins, invocation_id: str = "") -> No
             )
             chain = TransformerChain(
                 dest_name,
-                [(t, plugins.transformers[t].create(invocation_id)) for t in dspec.transformers],
+                [
+                    (t, plugins.transformers[t].create_transformer(invocation_id))
+                    for t in dspec.transformers
+                ],
             )
             try:
                 tables = [chain.table(transform.table(t)) for t in selected]
             finally:
                 chain.close()
-            plugin = resolved.create(invocation_id)
+            plugin = resolved.create_destination(invocation_id)
             try:
                 plugin.migrate_tables(tables, dspec.migrate_mode is MigrateMode.FORCED)
             finally:

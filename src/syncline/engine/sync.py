@@ -40,7 +40,14 @@ from syncline.messages import (
     SyncError,
     TableDone,
 )
-from syncline.plugin.contracts import NoState, StateReader, SyncOptions
+from syncline.plugin.contracts import (
+    BackendOptions,
+    DestinationInfo,
+    NoState,
+    PluginInfo,
+    StateReader,
+    SyncOptions,
+)
 from syncline.plugin.errors import StateError, SynclineError
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.selection import select_tables
@@ -172,8 +179,8 @@ def open_state(
             raise StateError(f"source {spec.name}: cannot use state backend {address}: {e}") from e
     resolved = plugins.destinations[dest_name]
     dspec: DestinationSpec = resolved.configured.spec
-    plugin = resolved.create(invocation_id)
-    upsert = state_upserts(dspec.write_mode, plugin.write_modes)
+    plugin = resolved.create_destination(invocation_id)
+    upsert = state_upserts(dspec.write_mode, resolved.info.write_modes)
     client = StateClient(plugin, spec.backend_options.table_name, upsert=upsert)
     try:
         client.load()
@@ -200,7 +207,7 @@ class _SourceRun:
         self.sync_time = datetime.now(UTC)  # microsecond precision, as stored
         shard = settings.shard
         self.source_name = f"{spec.name}_{shard[0]}_{shard[1]}" if shard else spec.name
-        self.dests: dict[str, ResolvedPlugin] = {
+        self.dests: dict[str, ResolvedPlugin[DestinationInfo]] = {
             d: plugins.destinations[d] for d in spec.destinations
         }
         self.result = SourceResult(
@@ -224,6 +231,7 @@ class _SourceRun:
         self.state: CursorStore | None = None
         self.refresh: RefreshView | None = None
         self.held_state: dict[str, str] = {}
+        self.backend: BackendOptions | None = None  # served to a source that wants one
         self._held_lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
 
@@ -244,7 +252,10 @@ class _SourceRun:
             self._close()
 
     def _open(self) -> None:
-        used = [*self.dests.values(), self.plugins.sources[self.spec.name]]
+        used: list[ResolvedPlugin[PluginInfo]] = [
+            *self.dests.values(),
+            self.plugins.sources[self.spec.name],
+        ]
         state_dest = backend_destination_name(self.spec) if self.spec.has_backend else None
         if state_dest is not None:
             used.append(self.plugins.destinations[state_dest])  # a second instance keeps state
@@ -255,15 +266,9 @@ class _SourceRun:
         self._closers.append(source.close)
         self.source = source
         for name, resolved in self.dests.items():
-            plugin = resolved.create(self.settings.invocation_id)
+            plugin = resolved.create_destination(self.settings.invocation_id)
             self._closers.append(plugin.close)
             dspec: DestinationSpec = resolved.configured.spec
-            if dspec.write_mode not in plugin.write_modes:
-                modes = ", ".join(sorted(m.value for m in plugin.write_modes))
-                raise SynclineError(
-                    f"destination {name}: write_mode {dspec.write_mode.value} is not supported "
-                    f"by {dspec.path} (supported: {modes})"
-                )
             group = render_sync_group_id(
                 dspec.sync_group_id, self.sync_time, self.settings.invocation_id
             )
@@ -309,13 +314,15 @@ class _SourceRun:
         crashpoints.crash("after_state_read")
         if self.state is not None:
             self._prepare_cursors(self.state)
-        if getattr(source, "wants_state_service", False) and self.state is not None:
-            self._serve_state(source)
+        if self.plugins.sources[self.spec.name].info.state_backend and self.state is not None:
+            self.backend = self._serve_state()
 
     def _open_transformers(self, name: str, dspec: DestinationSpec) -> TransformerChain:
         opened = []
         for tname in dspec.transformers:
-            transformer = self.plugins.transformers[tname].create(self.settings.invocation_id)
+            transformer = self.plugins.transformers[tname].create_transformer(
+                self.settings.invocation_id
+            )
             self._closers.append(transformer.close)
             opened.append((tname, transformer))
         return TransformerChain(name, opened)
@@ -353,7 +360,7 @@ class _SourceRun:
             else (self.transforms[name].table(t))
         )
 
-    def _serve_state(self, source: Any) -> None:
+    def _serve_state(self) -> BackendOptions:
         """Give an external source a gRPC state backend that the engine controls.
 
         Cursors sent in the sync stream (checkpoints) are ordered after their rows like any
@@ -368,8 +375,7 @@ class _SourceRun:
         reader = self.refresh or state
         proxy = StateProxy(read=reader.items, on_write=self._hold_state)
         self._closers.append(proxy.stop)
-        source.state_proxy = proxy
-        source.backend_table = self.spec.backend_options.table_name
+        return BackendOptions(self.spec.backend_options.table_name, proxy.address)
 
     def _hold_state(self, values: dict[str, str]) -> None:
         with self._held_lock:
@@ -389,6 +395,7 @@ class _SourceRun:
             skip_dependent_tables=self.spec.skip_dependent_tables,
             deterministic_cq_id=self.spec.deterministic_cq_id,
             shard=self.settings.shard,
+            backend=self.backend,
         )
         state: StateReader = self.refresh or self.state or NoState()
         dest_list = ", ".join(self.dests)

@@ -31,7 +31,7 @@ def verify_cursors(
     spec: SourceSpec, cursors: dict[str, str], plugins: Plugins
 ) -> list[CursorCheck]:
     """One check per cursor and destination of the source."""
-    source = plugins.sources[spec.name].create()
+    source = plugins.sources[spec.name].create_source()
     try:
         selected = flatten(
             select_tables(
@@ -69,7 +69,7 @@ def _holds(plugins: Plugins, spec: SourceSpec, dest: str, table: Table) -> bool:
         sync_group_id="",
         deterministic_cq_id=spec.deterministic_cq_id,
     ).table(table)
-    plugin = resolved.create()
+    plugin = resolved.create_destination()
     try:
         return holds_rows(plugin, shape)
     finally:

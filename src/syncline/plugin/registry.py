@@ -5,7 +5,13 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from syncline.config.models import Registry
-from syncline.plugin.contracts import PluginInfo, PluginKind
+from syncline.plugin.contracts import (
+    DestinationInfo,
+    PluginInfo,
+    PluginKind,
+    SourceInfo,
+    TransformerInfo,
+)
 from syncline.plugin.errors import PluginNotFoundError
 
 GROUPS: dict[PluginKind, str] = {
@@ -32,6 +38,8 @@ def find_plugin(
         known = ", ".join(available(kind)) or "none"
         raise PluginNotFoundError(f"unknown {kind} plugin {path} (available: {known})")
     info = candidates[0].load()
-    if not isinstance(info, PluginInfo):
-        raise PluginNotFoundError(f"entry point {path} does not name a PluginInfo")
+    if not isinstance(info, SourceInfo | DestinationInfo | TransformerInfo) or info.kind != kind:
+        raise PluginNotFoundError(
+            f"entry point {path} of {GROUPS[kind]} does not name a {kind.capitalize()}Info"
+        )
     return info

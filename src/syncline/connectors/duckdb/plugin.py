@@ -12,7 +12,6 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from syncline.config.models import WriteMode
 from syncline.connectors.duckdb.types import duckdb_type, from_duckdb, to_duckdb
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
@@ -38,8 +37,6 @@ class DuckDBSpec(BatchSpec):
 
 
 class DuckDBDestination:
-    write_modes = frozenset(WriteMode)
-
     def __init__(self, spec: DuckDBSpec, ctx: PluginContext) -> None:
         self.spec = spec
         self.ctx = ctx

@@ -12,7 +12,6 @@ import adbc_driver_postgresql.dbapi as adbc
 import pyarrow as pa
 from pydantic import Field
 
-from syncline.config.models import WriteMode
 from syncline.connectors.postgresql.types import from_pg, pg_type, select_expr, to_copy
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
@@ -69,8 +68,6 @@ def _describe(e: BaseException) -> str:
 
 
 class PostgreSQLDestination:
-    write_modes = frozenset(WriteMode)
-
     def __init__(self, spec: PostgreSQLSpec, ctx: PluginContext) -> None:
         self.spec = spec
         self.ctx = ctx
