@@ -6,10 +6,8 @@ from datetime import UTC, datetime
 
 from syncline.config.models import DestinationSpec, MigrateMode
 from syncline.config.reader import Config
-from syncline.engine.plugins import Plugins, check_selection
+from syncline.engine.plugins import Plugins, check_selection, selected_tables
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
-from syncline.schema.selection import select_tables
-from syncline.schema.table import flatten
 from syncline.transformers.chain import TransformerChain
 
 
@@ -21,9 +19,7 @@ def run_migrate(config: Config, plugins: Plugins, invocation_id: str = "") -> No
         try:
             tables = source.tables()
             check_selection(plugins.sources[spec.name], tables)
-            selected = flatten(
-                select_tables(tables, spec.tables, spec.skip_tables, spec.skip_dependent_tables)
-            )
+            selected = selected_tables(spec, tables)
         finally:
             source.close()
         for dest_name in spec.destinations:

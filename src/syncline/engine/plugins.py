@@ -13,8 +13,8 @@ from pydantic import BaseModel, ValidationError
 
 from syncline import __version__
 from syncline.config.errors import ConfigError, ConfigErrors
-from syncline.config.models import Registry
-from syncline.config.reader import Config, Configured, validation_error
+from syncline.config.models import Registry, SourceSpec
+from syncline.config.reader import Config, Configured, backend_destination_name, validation_error
 from syncline.engine.write_modes import unsupported_write_mode
 from syncline.plugin.contracts import (
     DestinationInfo,
@@ -30,7 +30,7 @@ from syncline.plugin.contracts import (
 from syncline.plugin.errors import PluginInitError, PluginNotFoundError, SynclineError
 from syncline.plugin.registry import find_plugin
 from syncline.schema.selection import SelectionError, select_tables
-from syncline.schema.table import Table
+from syncline.schema.table import Table, flatten
 
 log = logging.getLogger("syncline.engine")
 
@@ -129,6 +129,11 @@ def check_selection(source: ResolvedPlugin[SourceInfo], tables: list[Table]) -> 
         raise source.configured.error(str(e), *at) from None
 
 
+def selected_tables(spec: SourceSpec, tables: list[Table]) -> list[Table]:
+    """The tables a source's selection picks, children flattened after their parents."""
+    return flatten(select_tables(tables, spec.tables, spec.skip_tables, spec.skip_dependent_tables))
+
+
 def start_source(resolved: ResolvedPlugin[SourceInfo], invocation_id: str = "") -> SourcePlugin:
     """Create a source and check its table selection against the tables it has (a bad one
     raises SynclineError naming file, document and key), so nothing else starts for it."""
@@ -215,6 +220,18 @@ class Plugins:
 
     def every(self) -> list[ResolvedPlugin[PluginInfo]]:
         return [*self.sources.values(), *self.destinations.values(), *self.transformers.values()]
+
+    def used_by(self, spec: SourceSpec) -> list[ResolvedPlugin[PluginInfo]]:
+        """What a sync of this source starts: its destinations, itself, and the destination
+        that keeps its state (a second instance, also when it is not a destination)."""
+        used: list[ResolvedPlugin[PluginInfo]] = [
+            *(self.destinations[d] for d in spec.destinations),
+            self.sources[spec.name],
+        ]
+        state_dest = backend_destination_name(spec) if spec.has_backend else None
+        if state_dest is not None:
+            used.append(self.destinations[state_dest])
+        return used
 
 
 def start_external(resolved: Iterable[ResolvedPlugin[PluginInfo]]) -> Callable[[], None]:
