@@ -138,7 +138,6 @@ def combine(outcomes: list[ShardOutcome]) -> tuple[list[SourceResult], list[str]
                 t.started = min(t.started, stats.started) if t.started else stats.started
                 t.finished = max(t.finished, stats.finished)
             into.duration_s = max(into.duration_s, r.duration_s)
-            into.checkpoints_committed += r.checkpoints_committed
             into.cursors.update(r.cursors)
             into.warnings += r.warnings
             if r.failed:
