@@ -1,18 +1,18 @@
-"""Find plugins by kind and path. Built-ins and third-party plugins both use entry points."""
+"""Find plugins by kind and path. Built-ins and third-party plugins both use entry points.
+
+Light to import (no plugin code, no Arrow): a plugin executable lists names before it listens.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
-from syncline.config.models import Registry
-from syncline.plugin.contracts import (
-    DestinationInfo,
-    PluginInfo,
-    PluginKind,
-    SourceInfo,
-    TransformerInfo,
-)
 from syncline.plugin.errors import PluginNotFoundError
+
+if TYPE_CHECKING:
+    from syncline.config.models import Registry
+    from syncline.plugin.contracts import PluginInfo, PluginKind
 
 GROUPS: dict[PluginKind, str] = {
     "source": "syncline.sources",
@@ -25,10 +25,12 @@ def available(kind: PluginKind) -> list[str]:
     return sorted(ep.name for ep in entry_points(group=GROUPS[kind]))
 
 
-def find_plugin(
-    kind: PluginKind, path: str, registry: Registry = Registry.CLOUDQUERY
-) -> PluginInfo:
-    if registry is not Registry.CLOUDQUERY:
+def find_plugin(kind: PluginKind, path: str, registry: Registry | None = None) -> PluginInfo:
+    """The PluginInfo an entry point of ``kind`` names ``path`` (registry: cloudquery)."""
+    from syncline.config.models import Registry
+    from syncline.plugin.contracts import DestinationInfo, SourceInfo, TransformerInfo
+
+    if registry not in (None, Registry.CLOUDQUERY):
         raise PluginNotFoundError(
             f"{kind} plugin {path}: registry {registry.value} is not supported yet; "
             "use registry: cloudquery with a built-in plugin"
