@@ -215,9 +215,10 @@ def plugin_exe(name: str) -> str:
     import sysconfig
     from pathlib import Path
 
+    # The running interpreter's own first: another install on PATH may hold older code.
     candidates = [
-        shutil.which(name),
         str(Path(sys.executable).parent / name),
+        shutil.which(name),
         str(Path(sysconfig.get_path("scripts")) / name),
         str(Path(sysconfig.get_path("scripts", f"{os.name}_user")) / name),
     ]

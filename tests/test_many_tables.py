@@ -24,7 +24,7 @@ from syncline.connectors.sqlite.plugin import SQLiteDestination, SQLiteSpec
 from syncline.engine.plugins import resolve_plugins
 from syncline.engine.sync import run_sync
 from syncline.messages import Insert, MigrateTable, SyncMessage
-from syncline.plugin.contracts import BatchLimits, PluginContext, PluginInfo
+from syncline.plugin.contracts import BatchLimits, PluginContext, SourceInfo
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Column, Table
 from syncline.writers.batch import BatchWriter
@@ -96,8 +96,7 @@ def sync(workdir: Path, kind: str, target: str, source: ManyTables) -> None:
     cfg = read_config([str(workdir / "many.yml")])
     plugins = resolve_plugins(cfg)
     resolved = plugins.sources["many"]
-    info = PluginInfo(
-        kind="source",
+    info = SourceInfo(
         path="many",
         spec_model=resolved.info.spec_model,
         factory=lambda spec, ctx: source,

@@ -79,7 +79,7 @@ spec:
     r = run_cli("sync", "files.yml")
     assert r.code == 1
     assert (
-        "destination files: sync_summary_retention needs a destination that deletes rows, "
-        "and cloudquery/file is append only"
+        "Error: files.yml (document 2, line 16): spec.sync_summary_retention: needs a "
+        "destination that deletes rows, and cloudquery/file is append only"
     ) in r.err
     assert not list(workdir.rglob("*.parquet"))  # refused before anything was written

@@ -23,7 +23,7 @@ from syncline.config.reader import read_config
 from syncline.engine.plugins import resolve_plugins
 from syncline.engine.sync import SyncFailed, run_sync
 from syncline.messages import Insert, MigrateTable, SyncMessage
-from syncline.plugin.contracts import PluginContext, PluginInfo
+from syncline.plugin.contracts import PluginContext, SourceInfo
 from syncline.schema.arrow import rows_to_record, to_arrow_schema
 from syncline.schema.table import Column, Table
 from syncline.schema.types import JSON
@@ -113,9 +113,7 @@ def run(workdir, target, *transformers: str, rows: int = 2, chain: str = "[basic
     def factory(spec: Any, ctx: PluginContext) -> NestedSource:
         return NestedSource(rows)
 
-    info = PluginInfo(
-        kind="source", path="nested", spec_model=resolved.info.spec_model, factory=factory
-    )
+    info = SourceInfo(path="nested", spec_model=resolved.info.spec_model, factory=factory)
     plugins.sources["nested"] = replace(resolved, info=info)
     run_sync(cfg, plugins)
 

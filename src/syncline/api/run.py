@@ -35,13 +35,14 @@ from syncline.engine.plugins import (
     Plugins,
     ResolvedPlugin,
     check_external_specs,
-    check_selection,
     check_selections,
     resolve_plugins,
+    test_plugin_connection,
 )
 from syncline.engine.summary import SourceResult, append_summaries, write_tables_metrics
 from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, run_sync
 from syncline.executors import ExecutorName, ShardedRun, combine, run_sharded
+from syncline.plugin.contracts import SourceInfo
 from syncline.plugin.errors import SynclineError
 from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import Table, flatten
@@ -217,21 +218,11 @@ def check_connections(config: ConfigInput) -> list[ConnectionResult]:
         for name, resolved in items.items():
             error: str | None = None
             try:
-                _connect(resolved)
+                test_plugin_connection(resolved)
             except Exception as e:
                 error = redact(str(e).strip())
             out.append(ConnectionResult(kind, name, resolved.configured.spec.path, error))
     return out
-
-
-def _connect(resolved: ResolvedPlugin) -> None:
-    plugin: Any = resolved.create()
-    try:
-        plugin.test_connection()
-        if resolved.kind == "source":
-            check_selection(resolved, plugin.tables())
-    finally:
-        plugin.close()
 
 
 def _refresh(full_refresh: bool | Sequence[str], plugins: Plugins) -> tuple[str, ...] | None:
@@ -251,16 +242,15 @@ def _refresh(full_refresh: bool | Sequence[str], plugins: Plugins) -> tuple[str,
     return tuple(full_refresh)
 
 
-def source_tables(resolved: ResolvedPlugin) -> list[Table]:
+def source_tables(resolved: ResolvedPlugin[SourceInfo]) -> list[Table]:
     """A source's tables, children flattened after their parents, without connecting."""
     return flatten(_listed(resolved))
 
 
-def _listed(resolved: ResolvedPlugin) -> list[Table]:
-    source = resolved.create(no_connection=True)
+def _listed(resolved: ResolvedPlugin[SourceInfo]) -> list[Table]:
+    source = resolved.create_source(no_connection=True)
     try:
-        tables: list[Table] = source.tables()
-        return tables
+        return source.tables()
     finally:
         source.close()
 

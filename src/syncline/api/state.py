@@ -16,9 +16,9 @@ from syncline.api.inputs import ConfigInput, read_input
 from syncline.api.run import source_tables
 from syncline.config.errors import ConfigError, ConfigErrors
 from syncline.config.models import SourceSpec
-from syncline.config.reader import Config, backend_destination_name
+from syncline.config.reader import backend_destination_name
+from syncline.engine.backend import open_state
 from syncline.engine.plugins import Plugins, resolve_plugins
-from syncline.engine.sync import open_state
 from syncline.engine.verify import CursorCheck, verify_cursors
 from syncline.plugin.errors import SynclineError
 from syncline.state.client import CursorStore, StateClient
@@ -199,15 +199,14 @@ def verify_state(
 class _Backends:
     """The chosen sources, and the plugins their state needs."""
 
-    def __init__(self, config: Config, specs: list[SourceSpec], plugins: Plugins) -> None:
-        self.config = config
+    def __init__(self, specs: list[SourceSpec], plugins: Plugins) -> None:
         self.specs = specs
         self.plugins = plugins
 
     @contextmanager
     def state(self, spec: SourceSpec) -> Iterator[CursorStore | None]:
         """The source's state client, loaded, closed on the way out."""
-        client = open_state(spec, self.config, self.plugins)
+        client = open_state(spec, self.plugins)
         try:
             yield client
         finally:
@@ -244,7 +243,7 @@ def _backends(
     if not all_destinations:
         narrowed = replace(narrowed, transformers=[])
     plugins = resolve_plugins(narrowed if with_sources else replace(narrowed, sources=[]))
-    return _Backends(narrowed, [s.spec for s in chosen], plugins)
+    return _Backends([s.spec for s in chosen], plugins)
 
 
 def _check_tables(plugins: Plugins, spec: SourceSpec, tables: Sequence[str]) -> None:

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syncline.cli.logs import JsonFormatter, TextFormatter, python_level
@@ -115,45 +116,39 @@ def _plugin_logging(args: argparse.Namespace) -> logging.Logger:
     return root
 
 
-def _executable(path: str, kind: PluginKind, argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"syncline-plugin ({path})")
+EXECUTABLE_PREFIX = "syncline-plugin-"
+
+
+def executables() -> dict[str, tuple[PluginKind, str]]:
+    """The executable of every registered plugin: ``syncline-plugin-<name>`` serves
+    ``<owner>/<name>``. Where a name is both a destination and a source (postgresql), the
+    destination keeps the name and the source's is ``syncline-plugin-<name>-source``."""
+    from syncline.plugin.registry import available
+
+    every: list[PluginKind] = ["destination", "source", "transformer"]
+    out: dict[str, tuple[PluginKind, str]] = {}
+    for kind in every:
+        for path in available(kind):
+            name = EXECUTABLE_PREFIX + path.rsplit("/", 1)[-1]
+            out.setdefault(name if name not in out else f"{name}-{kind}", (kind, path))
+    return out
+
+
+def plugin_executable(argv: Sequence[str] | None = None) -> int:
+    """Every ``syncline-plugin-*`` executable: serve the plugin its file name names."""
+    exe = Path(sys.argv[0]).name
+    found = executables().get(exe)
+    if found is None:
+        known = ", ".join(sorted(executables()))
+        print(
+            f"{exe}: no plugin is served under this name (known: {known}); "
+            "use `syncline plugin serve <name>`",
+            file=sys.stderr,
+        )
+        return 2
+    kind, path = found
+    parser = argparse.ArgumentParser(prog=f"{exe} ({path})")
     sub = parser.add_subparsers(dest="command", required=True)
     serve_arguments(sub.add_parser("serve", help="serve the plugin over gRPC"))
     args, _unknown = parser.parse_known_args(argv)
     return serve(args, kind, path, lambda: find_any(path, kind))
-
-
-def test_source() -> int:
-    return _executable("cloudquery/test", "source")
-
-
-def sqlite_destination() -> int:
-    return _executable("cloudquery/sqlite", "destination")
-
-
-def postgresql_destination() -> int:
-    return _executable("cloudquery/postgresql", "destination")
-
-
-def duckdb_destination() -> int:
-    return _executable("cloudquery/duckdb", "destination")
-
-
-def file_destination() -> int:
-    return _executable("cloudquery/file", "destination")
-
-
-def postgresql_source() -> int:
-    return _executable("cloudquery/postgresql", "source")
-
-
-def aws_source() -> int:
-    return _executable("cloudquery/aws", "source")
-
-
-def bigquery_destination() -> int:
-    return _executable("cloudquery/bigquery", "destination")
-
-
-def basic_transformer() -> int:
-    return _executable("cloudquery/basic", "transformer")

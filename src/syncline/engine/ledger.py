@@ -41,7 +41,3 @@ class CheckpointLedger:
             _, key, value = self._pending.popleft()
             ready[key] = value
         return ready
-
-    @property
-    def pending(self) -> int:
-        return len(self._pending)

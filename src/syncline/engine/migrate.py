@@ -6,10 +6,8 @@ from datetime import UTC, datetime
 
 from syncline.config.models import DestinationSpec, MigrateMode
 from syncline.config.reader import Config
-from syncline.engine.plugins import Plugins, check_selection
+from syncline.engine.plugins import Plugins, check_selection, selected_tables
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
-from syncline.schema.selection import select_tables
-from syncline.schema.table import flatten
 from syncline.transformers.chain import TransformerChain
 
 
@@ -17,13 +15,11 @@ def run_migrate(config: Config, plugins: Plugins, invocation_id: str = "") -> No
     now = datetime.now(UTC)
     for src in config.sources:
         spec = src.spec
-        source = plugins.sources[spec.name].create(invocation_id, no_connection=True)
+        source = plugins.sources[spec.name].create_source(invocation_id, no_connection=True)
         try:
             tables = source.tables()
             check_selection(plugins.sources[spec.name], tables)
-            selected = flatten(
-                select_tables(tables, spec.tables, spec.skip_tables, spec.skip_dependent_tables)
-            )
+            selected = selected_tables(spec, tables)
         finally:
             source.close()
         for dest_name in spec.destinations:
@@ -39,13 +35,16 @@ def run_migrate(config: Config, plugins: Plugins, invocation_id: str = "") -> No
             )
             chain = TransformerChain(
                 dest_name,
-                [(t, plugins.transformers[t].create(invocation_id)) for t in dspec.transformers],
+                [
+                    (t, plugins.transformers[t].create_transformer(invocation_id))
+                    for t in dspec.transformers
+                ],
             )
             try:
                 tables = [chain.table(transform.table(t)) for t in selected]
             finally:
                 chain.close()
-            plugin = resolved.create(invocation_id)
+            plugin = resolved.create_destination(invocation_id)
             try:
                 plugin.migrate_tables(tables, dspec.migrate_mode is MigrateMode.FORCED)
             finally:

@@ -7,38 +7,80 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic, TypeGuard, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from syncline import __version__
 from syncline.config.errors import ConfigError, ConfigErrors
-from syncline.config.models import Registry
-from syncline.config.reader import Config, Configured, validation_error
-from syncline.plugin.contracts import PluginContext, PluginInfo, PluginKind
+from syncline.config.models import Registry, SourceSpec
+from syncline.config.reader import Config, Configured, backend_destination_name, validation_error
+from syncline.engine.write_modes import deletes_stale_supported, unsupported_write_mode
+from syncline.plugin.contracts import (
+    DestinationInfo,
+    DestinationPlugin,
+    PluginContext,
+    PluginInfo,
+    PluginKind,
+    SourceInfo,
+    SourcePlugin,
+    TransformerInfo,
+    TransformerPlugin,
+)
 from syncline.plugin.errors import PluginInitError, PluginNotFoundError, SynclineError
 from syncline.plugin.registry import find_plugin
 from syncline.schema.selection import SelectionError, select_tables
-from syncline.schema.table import Table
+from syncline.schema.table import Table, flatten
 
 log = logging.getLogger("syncline.engine")
 
 # What ``registry: grpc`` dials: host:port (a name, IPv4 or [IPv6]) or a unix socket.
 _GRPC_ADDRESS = re.compile(r"^(unix:.+|(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5})$")
 
+_I = TypeVar("_I", bound=PluginInfo, covariant=True)
+_P = TypeVar("_P", SourcePlugin, DestinationPlugin, TransformerPlugin)
+
 
 @dataclass(frozen=True)
-class ResolvedPlugin:
-    kind: PluginKind
+class ResolvedPlugin(Generic[_I]):
+    """A configured plugin found in the registry, its nested spec validated."""
+
     configured: Configured
-    info: PluginInfo
+    info: _I
     spec: BaseModel
+
+    @property
+    def kind(self) -> PluginKind:
+        return self.info.kind
 
     @property
     def name(self) -> str:
         return str(self.configured.spec.name)
 
-    def create(self, invocation_id: str = "", *, no_connection: bool = False) -> Any:
+    def create_source(
+        self: ResolvedPlugin[SourceInfo], invocation_id: str = "", *, no_connection: bool = False
+    ) -> SourcePlugin:
+        factory = self.info.factory
+        return self._create(lambda ctx: factory(self.spec, ctx), invocation_id, no_connection)
+
+    def create_destination(
+        self: ResolvedPlugin[DestinationInfo], invocation_id: str = ""
+    ) -> DestinationPlugin:
+        factory = self.info.factory
+        return self._create(lambda ctx: factory(self.spec, ctx), invocation_id)
+
+    def create_transformer(
+        self: ResolvedPlugin[TransformerInfo], invocation_id: str = ""
+    ) -> TransformerPlugin:
+        factory = self.info.factory
+        return self._create(lambda ctx: factory(self.spec, ctx), invocation_id)
+
+    def _create(
+        self,
+        factory: Callable[[PluginContext], _P],
+        invocation_id: str,
+        no_connection: bool = False,
+    ) -> _P:
         ctx = PluginContext(
             name=self.name,
             invocation_id=invocation_id,
@@ -46,7 +88,7 @@ class ResolvedPlugin:
             no_connection=no_connection,
         )
         try:
-            plugin = self.info.factory(self.spec, ctx)
+            plugin = factory(ctx)
         except SynclineError:
             raise
         except Exception as e:
@@ -66,7 +108,7 @@ class ResolvedPlugin:
         return plugin
 
 
-def _implementation(resolved: ResolvedPlugin) -> str:
+def _implementation(resolved: ResolvedPlugin[PluginInfo]) -> str:
     """What runs the plugin: syncline itself, or the executable or address given."""
     spec = resolved.configured.spec
     if spec.registry is Registry.LOCAL:
@@ -76,7 +118,7 @@ def _implementation(resolved: ResolvedPlugin) -> str:
     return f"built in, syncline {__version__}"
 
 
-def check_selection(source: ResolvedPlugin, tables: list[Table]) -> None:
+def check_selection(source: ResolvedPlugin[SourceInfo], tables: list[Table]) -> None:
     """Raise a ConfigError naming the file, document and key when the source's ``tables`` /
     ``skip_tables`` select nothing, or hold a pattern that matches no table."""
     spec = source.configured.spec
@@ -87,10 +129,15 @@ def check_selection(source: ResolvedPlugin, tables: list[Table]) -> None:
         raise source.configured.error(str(e), *at) from None
 
 
-def start_source(resolved: ResolvedPlugin, invocation_id: str = "") -> Any:
+def selected_tables(spec: SourceSpec, tables: list[Table]) -> list[Table]:
+    """The tables a source's selection picks, children flattened after their parents."""
+    return flatten(select_tables(tables, spec.tables, spec.skip_tables, spec.skip_dependent_tables))
+
+
+def start_source(resolved: ResolvedPlugin[SourceInfo], invocation_id: str = "") -> SourcePlugin:
     """Create a source and check its table selection against the tables it has (a bad one
     raises SynclineError naming file, document and key), so nothing else starts for it."""
-    source = resolved.create(invocation_id)
+    source = resolved.create_source(invocation_id)
     try:
         check_selection(resolved, source.tables())
     except ConfigError as e:
@@ -100,6 +147,36 @@ def start_source(resolved: ResolvedPlugin, invocation_id: str = "") -> Any:
         source.close()
         raise
     return source
+
+
+def is_source(resolved: ResolvedPlugin[PluginInfo]) -> TypeGuard[ResolvedPlugin[SourceInfo]]:
+    return isinstance(resolved.info, SourceInfo)
+
+
+def is_destination(
+    resolved: ResolvedPlugin[PluginInfo],
+) -> TypeGuard[ResolvedPlugin[DestinationInfo]]:
+    return isinstance(resolved.info, DestinationInfo)
+
+
+def test_plugin_connection(resolved: ResolvedPlugin[PluginInfo]) -> None:
+    """Create a source or destination and test its connection (and a source's table
+    selection against the tables it has); raises what went wrong."""
+    if is_source(resolved):
+        source = resolved.create_source()
+        try:
+            source.test_connection()
+            check_selection(resolved, source.tables())
+        finally:
+            source.close()
+    elif is_destination(resolved):
+        destination = resolved.create_destination()
+        try:
+            destination.test_connection()
+        finally:
+            destination.close()
+    else:
+        raise SynclineError(f"{resolved.kind} {resolved.name} has no connection to test")
 
 
 def check_selections(plugins: Plugins) -> list[tuple[str, str]]:
@@ -118,7 +195,7 @@ def check_selections(plugins: Plugins) -> list[tuple[str, str]]:
             unchecked.append((resolved.name, "an external plugin lists its tables once started"))
             continue
         try:
-            source = resolved.create(no_connection=True)
+            source = resolved.create_source(no_connection=True)
         except SynclineError as e:
             unchecked.append((resolved.name, str(e)))
             continue
@@ -137,12 +214,27 @@ def check_selections(plugins: Plugins) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Plugins:
-    sources: dict[str, ResolvedPlugin]
-    destinations: dict[str, ResolvedPlugin]
-    transformers: dict[str, ResolvedPlugin] = field(default_factory=dict)
+    sources: dict[str, ResolvedPlugin[SourceInfo]]
+    destinations: dict[str, ResolvedPlugin[DestinationInfo]]
+    transformers: dict[str, ResolvedPlugin[TransformerInfo]] = field(default_factory=dict)
+
+    def every(self) -> list[ResolvedPlugin[PluginInfo]]:
+        return [*self.sources.values(), *self.destinations.values(), *self.transformers.values()]
+
+    def used_by(self, spec: SourceSpec) -> list[ResolvedPlugin[PluginInfo]]:
+        """What a sync of this source starts: its destinations, itself, and the destination
+        that keeps its state (a second instance, also when it is not a destination)."""
+        used: list[ResolvedPlugin[PluginInfo]] = [
+            *(self.destinations[d] for d in spec.destinations),
+            self.sources[spec.name],
+        ]
+        state_dest = backend_destination_name(spec) if spec.has_backend else None
+        if state_dest is not None:
+            used.append(self.destinations[state_dest])
+        return used
 
 
-def start_external(resolved: Iterable[ResolvedPlugin]) -> Callable[[], None]:
+def start_external(resolved: Iterable[ResolvedPlugin[PluginInfo]]) -> Callable[[], None]:
     """Start the processes of these ``registry: local`` plugins at once, before they are
     created one by one; returns what stops the ones left unused."""
     wanted = [
@@ -160,12 +252,8 @@ def start_external(resolved: Iterable[ResolvedPlugin]) -> Callable[[], None]:
 
 def resolve_plugins(config: Config) -> Plugins:
     errors: list[ConfigError] = []
-    resolved: dict[PluginKind, dict[str, ResolvedPlugin]] = {
-        "source": {},
-        "destination": {},
-        "transformer": {},
-    }
-    kinds = (
+    plugins = Plugins({}, {}, {})
+    kinds: tuple[tuple[PluginKind, list[Configured]], ...] = (
         ("source", config.sources),
         ("destination", config.destinations),
         ("transformer", config.transformers),
@@ -173,17 +261,24 @@ def resolve_plugins(config: Config) -> Plugins:
     for kind, items in kinds:
         for item in items:
             try:
-                r = _resolve(kind, item)  # type: ignore[arg-type]
+                info, spec = _resolve(kind, item)
             except ConfigError as e:
                 errors.append(e)
                 continue
-            resolved[r.kind][r.name] = r
+            name = str(item.spec.name)
+            if isinstance(info, SourceInfo):
+                plugins.sources[name] = ResolvedPlugin(item, info, spec)
+            elif isinstance(info, DestinationInfo):
+                plugins.destinations[name] = ResolvedPlugin(item, info, spec)
+            else:
+                plugins.transformers[name] = ResolvedPlugin(item, info, spec)
     if errors:
         raise ConfigErrors(errors)
-    return Plugins(resolved["source"], resolved["destination"], resolved["transformer"])
+    return plugins
 
 
-def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
+def _resolve(kind: PluginKind, item: Configured) -> tuple[PluginInfo, BaseModel]:
+    """The registry's entry for ``item`` (of ``kind``) and its validated nested spec."""
     registry: Registry = item.spec.registry
     if registry in (Registry.LOCAL, Registry.GRPC):
         from syncline.grpc.client import external_plugin_info  # grpc only when a plugin needs it
@@ -198,7 +293,7 @@ def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
                 "path",
             )
         info = external_plugin_info(kind, registry, item.spec.path)
-        return ResolvedPlugin(kind, item, info, info.spec_model.model_validate(item.spec.spec))
+        return info, info.spec_model.model_validate(item.spec.spec)
     try:
         info = find_plugin(kind, item.spec.path, registry)
     except PluginNotFoundError as e:
@@ -207,25 +302,23 @@ def _resolve(kind: PluginKind, item: Configured) -> ResolvedPlugin:
         spec = info.spec_model.model_validate(item.spec.spec)
     except ValidationError as e:
         raise validation_error(item.doc, e, ("spec", "spec")) from None
-    modes = getattr(info.factory, "write_modes", None)
-    if kind == "destination" and modes is not None and item.spec.write_mode not in modes:
-        supported = ", ".join(sorted(m.value for m in modes))
-        raise item.error(
-            f"write_mode {item.spec.write_mode.value} is not supported by {item.spec.path} "
-            f"(supported: {supported})",
-            "spec",
-            "write_mode",
-        )
-    return ResolvedPlugin(kind, item, info, spec)
+    if isinstance(info, DestinationInfo):
+        refused = unsupported_write_mode(item.spec.write_mode, info.write_modes, item.spec.path)
+        if refused:
+            raise item.error(refused, "spec", "write_mode")
+        if item.spec.sync_summary_retention and not deletes_stale_supported(info.write_modes):
+            raise item.error(
+                f"needs a destination that deletes rows, and {item.spec.path} is append only",
+                "spec",
+                "sync_summary_retention",
+            )
+    return info, spec
 
 
 def check_external_specs(plugins: Plugins) -> None:
     """Validate the nested spec of every external plugin against the JSON schema it serves."""
-    everything = [*plugins.sources.values(), *plugins.destinations.values()]
     external = [
-        r
-        for r in [*everything, *plugins.transformers.values()]
-        if r.configured.spec.registry in (Registry.LOCAL, Registry.GRPC)
+        r for r in plugins.every() if r.configured.spec.registry in (Registry.LOCAL, Registry.GRPC)
     ]
     if not external:
         return

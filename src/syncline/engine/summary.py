@@ -30,7 +30,6 @@ class SourceResult:
     sync_group_ids: dict[str, str] = field(default_factory=dict)
     tables: dict[str, TableStats] = field(default_factory=dict)
     duration_s: float = 0.0
-    checkpoints_committed: int = 0
     cursors: dict[str, str | None] = field(default_factory=dict)  # last committed, per key
     warnings: int = 0
     failed: str | None = None

@@ -1,4 +1,4 @@
-"""Per-destination schema and record changes: internal columns and write-mode key rules."""
+"""Per-destination schema and record changes: internal columns, keys by write mode."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime
 import pyarrow as pa
 
 from syncline.config.models import PkMode, WriteMode
+from syncline.engine.write_modes import keyed_columns
 from syncline.schema.internal import (
-    CQ_ID,
     CQ_SOURCE_NAME,
     CQ_SYNC_GROUP_ID,
     CQ_SYNC_TIME,
@@ -52,16 +52,13 @@ class DestinationTransform:
         ]
         if self.sync_group_id:
             internal.append(Column(CQ_SYNC_GROUP_ID, pa.utf8(), "Sync group", primary_key=True))
-        cols = [*internal, *own]
-        if self.write_mode is WriteMode.APPEND:
-            cols = [replace(c, primary_key=False, unique=False) for c in cols]
-        elif self.pk_mode is PkMode.CQ_ID_ONLY or self.deterministic_cq_id:
-            cols = [replace(c, primary_key=(c.name == CQ_ID)) for c in cols]
-            if self.sync_group_id and self.pk_mode is not PkMode.CQ_ID_ONLY:
-                cols = [
-                    replace(c, primary_key=True) if c.name == CQ_SYNC_GROUP_ID else c for c in cols
-                ]
-        return replace(t, columns=tuple(cols))
+        cols = keyed_columns(
+            [*internal, *own],
+            self.write_mode,
+            self.pk_mode,
+            deterministic_cq_id=self.deterministic_cq_id,
+        )
+        return replace(t, columns=cols)
 
     def record(self, schema: pa.Schema, record: pa.RecordBatch) -> pa.RecordBatch:
         n = record.num_rows

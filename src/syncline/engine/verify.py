@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 
 from syncline.config.models import DestinationSpec, SourceSpec
 from syncline.engine.cursors import holds_rows
-from syncline.engine.plugins import Plugins
+from syncline.engine.plugins import Plugins, selected_tables
 from syncline.engine.transform import DestinationTransform
-from syncline.schema.selection import select_tables
-from syncline.schema.table import Table, flatten
+from syncline.schema.table import Table
 from syncline.state.keys import table_of
 
 
@@ -31,13 +30,9 @@ def verify_cursors(
     spec: SourceSpec, cursors: dict[str, str], plugins: Plugins
 ) -> list[CursorCheck]:
     """One check per cursor and destination of the source."""
-    source = plugins.sources[spec.name].create()
+    source = plugins.sources[spec.name].create_source()
     try:
-        selected = flatten(
-            select_tables(
-                source.tables(), spec.tables, spec.skip_tables, spec.skip_dependent_tables
-            )
-        )
+        selected = selected_tables(spec, source.tables())
     finally:
         source.close()
     by_name = {t.name: t for t in selected if t.is_incremental}
@@ -69,7 +64,7 @@ def _holds(plugins: Plugins, spec: SourceSpec, dest: str, table: Table) -> bool:
         sync_group_id="",
         deterministic_cq_id=spec.deterministic_cq_id,
     ).table(table)
-    plugin = resolved.create()
+    plugin = resolved.create_destination()
     try:
         return holds_rows(plugin, shape)
     finally:

@@ -16,11 +16,11 @@ from typing import Literal
 from syncline.config.models import DestinationSpec, MigrateMode
 from syncline.config.reader import Config, read_config
 from syncline.config.selection import select_sources
+from syncline.engine.backend import open_state
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import Plugins, resolve_plugins
 from syncline.engine.summary import SourceResult, TableStats
 from syncline.engine.summary_table import SUMMARY
-from syncline.engine.sync import open_state
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
 from syncline.executors.shards import ShardOutcome, ShardTask
 from syncline.plugin.errors import SynclineError
@@ -51,7 +51,7 @@ def run_sharded(run: ShardedRun, on_rows: Callable[[str, int], None]) -> list[Sh
         run_migrate(config, plugins, run.invocation_id)
         _migrate_summary_tables(config, plugins, run.invocation_id)
     for spec in config.source_specs():
-        client = open_state(spec, config, plugins, run.invocation_id)  # creates the table
+        client = open_state(spec, plugins, run.invocation_id)  # creates the table
         if client is not None:
             client.close()
 
@@ -105,7 +105,7 @@ def _migrate_summary_tables(config: Config, plugins: Plugins, invocation_id: str
                 sync_group_id=render_sync_group_id(dspec.sync_group_id, now, invocation_id),
                 deterministic_cq_id=src.spec.deterministic_cq_id,
             )
-            plugin = resolved.create(invocation_id)
+            plugin = resolved.create_destination(invocation_id)
             try:
                 plugin.migrate_tables(
                     [transform.table(SUMMARY)], dspec.migrate_mode is MigrateMode.FORCED
@@ -138,7 +138,6 @@ def combine(outcomes: list[ShardOutcome]) -> tuple[list[SourceResult], list[str]
                 t.started = min(t.started, stats.started) if t.started else stats.started
                 t.finished = max(t.finished, stats.finished)
             into.duration_s = max(into.duration_s, r.duration_s)
-            into.checkpoints_committed += r.checkpoints_committed
             into.cursors.update(r.cursors)
             into.warnings += r.warnings
             if r.failed:

@@ -17,12 +17,11 @@ from cloudquery.discovery_v1 import discovery_pb2, discovery_pb2_grpc
 from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
 from pydantic import BaseModel, ConfigDict
 
-from syncline.config.models import Registry, WriteMode
+from syncline.config.models import Registry
 from syncline.grpc.coalesce import InsertCoalescer
 from syncline.grpc.ipc import record_bytes, record_from_bytes, table_bytes, table_from_bytes
 from syncline.grpc.prestart import take
 from syncline.grpc.process import PluginProcess
-from syncline.grpc.state_proxy import StateProxy
 from syncline.grpc.transport import open_channel
 from syncline.messages import (
     Checkpoint,
@@ -34,10 +33,14 @@ from syncline.messages import (
 )
 from syncline.plugin.contracts import (
     BatchLimits,
+    DestinationInfo,
     PluginContext,
     PluginInfo,
     PluginKind,
+    SourceInfo,
+    StateReader,
     SyncOptions,
+    TransformerInfo,
 )
 from syncline.plugin.errors import PluginInitError, SynclineError, WriteError
 from syncline.plugin.specs import parse_duration
@@ -184,22 +187,17 @@ def _tree(flat: list[Table]) -> list[Table]:
 
 
 class ExternalSource(_External):
-    # The engine serves cursors to this source over gRPC (see grpc.state_proxy).
-    wants_state_service = True
-
     def __init__(
         self, registry: Registry, path: str, spec: ExternalSpec, ctx: PluginContext
     ) -> None:
         super().__init__("source", registry, path, spec, ctx)
-        self.state_proxy: StateProxy | None = None
-        self.backend_table = ""
 
     def tables(self) -> list[Table]:
         _call(self.name, "GetTables")
         resp = self.stub.GetTables(plugin_pb2.GetTables.Request(tables=["*"]))
         return _tree([table_from_bytes(b) for b in resp.tables])
 
-    def sync(self, options: SyncOptions, state: Any) -> Iterator[SyncMessage]:
+    def sync(self, options: SyncOptions, state: StateReader) -> Iterator[SyncMessage]:
         request = plugin_pb2.Sync.Request(
             tables=options.tables,
             skip_tables=options.skip_tables,
@@ -210,9 +208,10 @@ class ExternalSource(_External):
         )
         if options.shard is not None:
             request.shard.num, request.shard.total = options.shard
-        if self.state_proxy is not None:
-            request.backend.table_name = self.backend_table
-            request.backend.connection = self.state_proxy.address
+        if options.backend is not None:
+            # Cursors go to a backend the engine serves (grpc.state_proxy), not to ``state``.
+            request.backend.table_name = options.backend.table_name
+            request.backend.connection = options.backend.connection
         _call(self.name, "Sync", tables=list(options.tables))
         inserts = InsertCoalescer()
         # The protocol has no end-of-table message: every table ends with the stream.
@@ -252,8 +251,6 @@ class ExternalSource(_External):
 
 
 class ExternalDestination(_External):
-    write_modes = frozenset(WriteMode)
-
     def __init__(
         self, registry: Registry, path: str, spec: ExternalSpec, ctx: PluginContext
     ) -> None:
@@ -357,17 +354,28 @@ def _joined(group: list[pa.RecordBatch]) -> pa.RecordBatch:
 
 
 def external_plugin_info(kind: PluginKind, registry: Registry, path: str) -> PluginInfo:
-    cls: Any = ExternalSource if kind == "source" else ExternalDestination
-    if kind == "transformer":
-        from syncline.grpc.transformer import ExternalTransformer
+    """An external plugin as the registry describes a built-in one: it takes every write
+    mode (it refuses what it cannot do itself) and keeps its cursors in a state backend."""
+    if kind == "source":
+        return SourceInfo(
+            path=path,
+            spec_model=ExternalSpec,
+            factory=lambda spec, ctx: ExternalSource(registry, path, spec, ctx),
+            state_backend=True,
+        )
+    if kind == "destination":
+        return DestinationInfo(
+            path=path,
+            spec_model=ExternalSpec,
+            factory=lambda spec, ctx: ExternalDestination(registry, path, spec, ctx),
+        )
+    from syncline.grpc.transformer import ExternalTransformer
 
-        cls = ExternalTransformer
-
-    def factory(spec: ExternalSpec, ctx: PluginContext) -> Any:
-        return cls(registry, path, spec, ctx)
-
-    factory.write_modes = frozenset(WriteMode)  # type: ignore[attr-defined]
-    return PluginInfo(kind=kind, path=path, spec_model=ExternalSpec, factory=factory)
+    return TransformerInfo(
+        path=path,
+        spec_model=ExternalSpec,
+        factory=lambda spec, ctx: ExternalTransformer(registry, path, spec, ctx),
+    )
 
 
 def fetch_spec_schema(kind: PluginKind, registry: Registry, path: str, name: str) -> str:

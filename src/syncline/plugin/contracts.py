@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import pyarrow as pa
 from pydantic import BaseModel
@@ -19,6 +19,15 @@ PluginKind = Literal["source", "destination", "transformer"]
 
 
 @dataclass(frozen=True)
+class BackendOptions:
+    """A state backend a source reads and writes itself (CloudQuery's BackendOptions): a
+    plugin serving protocol v3 at ``connection`` and the table that holds the cursors."""
+
+    table_name: str
+    connection: str
+
+
+@dataclass(frozen=True)
 class SyncOptions:
     tables: list[str]
     skip_tables: list[str] = field(default_factory=list)
@@ -26,6 +35,9 @@ class SyncOptions:
     deterministic_cq_id: bool = False
     # (shard number, total shards), 1-based.
     shard: tuple[int, int] | None = None
+    # Only for a source whose PluginInfo asks for it (``state_backend``); others read
+    # cursors from the StateReader and send new ones as Checkpoint messages.
+    backend: BackendOptions | None = None
 
 
 class StateReader(Protocol):
@@ -68,7 +80,6 @@ class BatchLimits:
 @runtime_checkable
 class DestinationPlugin(Protocol):
     limits: BatchLimits
-    write_modes: frozenset[WriteMode]
 
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         """Create or change tables; raise MigrationError for a change unsafe in safe mode."""
@@ -132,13 +143,48 @@ class PluginContext:
     no_connection: bool = False
 
 
-@dataclass(frozen=True)
-class PluginInfo:
-    kind: PluginKind
-    path: str
-    spec_model: type[BaseModel]
-    factory: Callable[[Any, PluginContext], Any]
+SourceFactory = Callable[[Any, PluginContext], SourcePlugin]
+DestinationFactory = Callable[[Any, PluginContext], DestinationPlugin]
+TransformerFactory = Callable[[Any, PluginContext], TransformerPlugin]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Info:
+    path: str  # e.g. cloudquery/sqlite: the name configs use
+    spec_model: type[BaseModel]  # validates the plugin's nested ``spec``
     description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceInfo(_Info):
+    """What the registry knows of a source; ``factory(spec, ctx)`` creates one."""
+
+    kind: ClassVar[PluginKind] = "source"
+    factory: SourceFactory
+    # True for a source that reads and writes its cursors itself through a state backend
+    # (as CloudQuery plugins do): the engine serves it one (SyncOptions.backend) that holds
+    # each write back until the rows before it are durable.
+    state_backend: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class DestinationInfo(_Info):
+    """What the registry knows of a destination; ``factory(spec, ctx)`` creates one."""
+
+    kind: ClassVar[PluginKind] = "destination"
+    factory: DestinationFactory
+    write_modes: frozenset[WriteMode] = frozenset(WriteMode)
     # False where only one process at a time can write (an embedded single-writer file):
     # sharded runs in several processes refuse such a destination.
     multi_process_writes: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransformerInfo(_Info):
+    """What the registry knows of a transformer; ``factory(spec, ctx)`` creates one."""
+
+    kind: ClassVar[PluginKind] = "transformer"
+    factory: TransformerFactory
+
+
+PluginInfo = SourceInfo | DestinationInfo | TransformerInfo

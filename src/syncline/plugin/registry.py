@@ -1,12 +1,18 @@
-"""Find plugins by kind and path. Built-ins and third-party plugins both use entry points."""
+"""Find plugins by kind and path. Built-ins and third-party plugins both use entry points.
+
+Light to import (no plugin code, no Arrow): a plugin executable lists names before it listens.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
-from syncline.config.models import Registry
-from syncline.plugin.contracts import PluginInfo, PluginKind
 from syncline.plugin.errors import PluginNotFoundError
+
+if TYPE_CHECKING:
+    from syncline.config.models import Registry
+    from syncline.plugin.contracts import PluginInfo, PluginKind
 
 GROUPS: dict[PluginKind, str] = {
     "source": "syncline.sources",
@@ -19,10 +25,12 @@ def available(kind: PluginKind) -> list[str]:
     return sorted(ep.name for ep in entry_points(group=GROUPS[kind]))
 
 
-def find_plugin(
-    kind: PluginKind, path: str, registry: Registry = Registry.CLOUDQUERY
-) -> PluginInfo:
-    if registry is not Registry.CLOUDQUERY:
+def find_plugin(kind: PluginKind, path: str, registry: Registry | None = None) -> PluginInfo:
+    """The PluginInfo an entry point of ``kind`` names ``path`` (registry: cloudquery)."""
+    from syncline.config.models import Registry
+    from syncline.plugin.contracts import DestinationInfo, SourceInfo, TransformerInfo
+
+    if registry not in (None, Registry.CLOUDQUERY):
         raise PluginNotFoundError(
             f"{kind} plugin {path}: registry {registry.value} is not supported yet; "
             "use registry: cloudquery with a built-in plugin"
@@ -32,6 +40,8 @@ def find_plugin(
         known = ", ".join(available(kind)) or "none"
         raise PluginNotFoundError(f"unknown {kind} plugin {path} (available: {known})")
     info = candidates[0].load()
-    if not isinstance(info, PluginInfo):
-        raise PluginNotFoundError(f"entry point {path} does not name a PluginInfo")
+    if not isinstance(info, SourceInfo | DestinationInfo | TransformerInfo) or info.kind != kind:
+        raise PluginNotFoundError(
+            f"entry point {path} of {GROUPS[kind]} does not name a {kind.capitalize()}Info"
+        )
     return info

@@ -1,10 +1,9 @@
 """Built-in AWS source (``path: cloudquery/aws``)."""
 
 from syncline.connectors.aws.plugin import AwsSource, AwsSpec
-from syncline.plugin.contracts import PluginInfo
+from syncline.plugin.contracts import SourceInfo
 
-PLUGIN = PluginInfo(
-    kind="source",
+PLUGIN = SourceInfo(
     path="cloudquery/aws",
     spec_model=AwsSpec,
     factory=AwsSource,

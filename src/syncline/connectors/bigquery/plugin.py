@@ -12,7 +12,6 @@ from google.api_core.exceptions import GoogleAPICallError, NotFound, RetryError
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_RETRY
 
-from syncline.config.models import WriteMode
 from syncline.connectors.bigquery.client import api_message, ensure_dataset, make_client
 from syncline.connectors.bigquery.spec import BigQuerySpec, TimePartitioning
 from syncline.connectors.bigquery.types import (
@@ -44,8 +43,6 @@ _TABLE_NAME = re.compile(r"^[\w\- ]{1,1024}$")
 
 
 class BigQueryDestination:
-    write_modes = frozenset({WriteMode.APPEND})
-
     def __init__(self, spec: BigQuerySpec, ctx: PluginContext) -> None:
         self.spec = spec
         self.ctx = ctx

@@ -1,10 +1,9 @@
 """Built-in DuckDB destination (``path: cloudquery/duckdb``)."""
 
 from syncline.connectors.duckdb.plugin import DuckDBDestination, DuckDBSpec
-from syncline.plugin.contracts import PluginInfo
+from syncline.plugin.contracts import DestinationInfo
 
-PLUGIN = PluginInfo(
-    kind="destination",
+PLUGIN = DestinationInfo(
     path="cloudquery/duckdb",
     spec_model=DuckDBSpec,
     factory=DuckDBDestination,

@@ -12,7 +12,6 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from syncline.config.models import WriteMode
 from syncline.connectors.duckdb.types import duckdb_type, from_duckdb, to_duckdb
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import WriteError
@@ -44,7 +43,6 @@ class DuckDBSpec(BatchSpec):
 
 
 class DuckDBDestination:
-    write_modes = frozenset(WriteMode)
     # DuckDB keeps each table's uncommitted rows and key index in memory until the commit.
     tables_per_transaction = 20
 

@@ -1,13 +1,14 @@
 """Built-in file destination (``path: cloudquery/file``): Parquet, CSV or JSON lines."""
 
+from syncline.config.models import WriteMode
 from syncline.connectors.file.plugin import FileDestination, FileSpec
-from syncline.plugin.contracts import PluginInfo
+from syncline.plugin.contracts import DestinationInfo
 
-PLUGIN = PluginInfo(
-    kind="destination",
+PLUGIN = DestinationInfo(
     path="cloudquery/file",
     spec_model=FileSpec,
     factory=FileDestination,
+    write_modes=frozenset({WriteMode.APPEND}),
     description="Files in a local folder, S3 or GCS (append only).",
 )
 

@@ -19,7 +19,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from syncline.config.models import WriteMode
 from syncline.connectors.file.storage import Store
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import WriteError
@@ -71,8 +70,6 @@ def _safe_table_name(name: str) -> str:
 
 
 class FileDestination:
-    write_modes = frozenset({WriteMode.APPEND})
-
     def __init__(self, spec: FileSpec, ctx: PluginContext) -> None:
         self.spec = spec
         self.ctx = ctx

@@ -1,10 +1,9 @@
 """Built-in PostgreSQL destination (``path: cloudquery/postgresql``)."""
 
 from syncline.connectors.postgresql.plugin import PostgreSQLDestination, PostgreSQLSpec
-from syncline.plugin.contracts import PluginInfo
+from syncline.plugin.contracts import DestinationInfo
 
-PLUGIN = PluginInfo(
-    kind="destination",
+PLUGIN = DestinationInfo(
     path="cloudquery/postgresql",
     spec_model=PostgreSQLSpec,
     factory=PostgreSQLDestination,

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 import pyarrow as pa
 from pydantic import Field
 
-from syncline.config.models import WriteMode
 from syncline.connectors.postgresql.connection import Connection
 from syncline.connectors.postgresql.types import from_pg, pg_type, select_expr, to_copy
 from syncline.plugin.contracts import BatchLimits, PluginContext
@@ -55,8 +54,6 @@ def _describe(e: BaseException) -> str:
 
 
 class PostgreSQLDestination:
-    write_modes = frozenset(WriteMode)
-
     def __init__(self, spec: PostgreSQLSpec, ctx: PluginContext) -> None:
         self.spec = spec
         self.ctx = ctx

@@ -1,10 +1,9 @@
 """Built-in PostgreSQL source (``path: cloudquery/postgresql`` in a ``kind: source`` document)."""
 
 from syncline.connectors.postgresql_source.plugin import PostgreSQLSource, PostgreSQLSourceSpec
-from syncline.plugin.contracts import PluginInfo
+from syncline.plugin.contracts import SourceInfo
 
-PLUGIN = PluginInfo(
-    kind="source",
+PLUGIN = SourceInfo(
     path="cloudquery/postgresql",
     spec_model=PostgreSQLSourceSpec,
     factory=PostgreSQLSource,

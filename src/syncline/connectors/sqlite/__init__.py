@@ -1,10 +1,9 @@
 """Built-in SQLite destination (``path: cloudquery/sqlite``)."""
 
 from syncline.connectors.sqlite.plugin import SQLiteDestination, SQLiteSpec
-from syncline.plugin.contracts import PluginInfo
+from syncline.plugin.contracts import DestinationInfo
 
-PLUGIN = PluginInfo(
-    kind="destination",
+PLUGIN = DestinationInfo(
     path="cloudquery/sqlite",
     spec_model=SQLiteSpec,
     factory=SQLiteDestination,

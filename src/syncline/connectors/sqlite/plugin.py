@@ -12,7 +12,6 @@ import adbc_driver_sqlite.dbapi as adbc
 import pyarrow as pa
 from pydantic import Field
 
-from syncline.config.models import WriteMode
 from syncline.connectors.sqlite.types import (
     from_storage,
     record_to_storage,
@@ -55,8 +54,6 @@ def _open_failure(path: Path, error: Exception) -> str:
 
 
 class SQLiteDestination:
-    write_modes = frozenset(WriteMode)
-
     def __init__(self, spec: SQLiteSpec, ctx: PluginContext) -> None:
         self.spec = spec
         self.ctx = ctx

@@ -1,10 +1,9 @@
 """Built-in ``test`` source (``path: cloudquery/test``)."""
 
 from syncline.connectors.test_source.plugin import TestSource, TestSourceSpec
-from syncline.plugin.contracts import PluginInfo
+from syncline.plugin.contracts import SourceInfo
 
-PLUGIN = PluginInfo(
-    kind="source",
+PLUGIN = SourceInfo(
     path="cloudquery/test",
     spec_model=TestSourceSpec,
     factory=TestSource,

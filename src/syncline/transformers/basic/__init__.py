@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncline.plugin.contracts import PluginContext, PluginInfo
+from syncline.plugin.contracts import PluginContext, TransformerInfo
 from syncline.transformers.basic.plugin import BasicTransformer
 from syncline.transformers.basic.spec import BasicSpec
 
@@ -11,8 +11,7 @@ def _create(spec: BasicSpec, ctx: PluginContext) -> BasicTransformer:
     return BasicTransformer(spec)
 
 
-PLUGIN = PluginInfo(
-    kind="transformer",
+PLUGIN = TransformerInfo(
     path="cloudquery/basic",
     spec_model=BasicSpec,
     factory=_create,
