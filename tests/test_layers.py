@@ -102,3 +102,13 @@ def test_a_connector_importing_the_engine_is_caught(tmp_path):
     assert found[0].endswith("(a connector imports another connector)")
     assert found[1].startswith("connectors/sqlite/plugin.py:")
     assert found[1].endswith("syncline.engine.sync (connectors.sqlite may not import engine)")
+
+
+def test_no_module_is_over_400_lines():
+    root = Path(syncline.__file__).parent
+    long = {
+        str(p.relative_to(root)): n
+        for p in root.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}

@@ -18,7 +18,7 @@ from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
 from pydantic import BaseModel, ConfigDict
 
 from syncline.config.models import Registry
-from syncline.grpc.coalesce import InsertCoalescer
+from syncline.grpc.coalesce import InsertCoalescer, larger_batches
 from syncline.grpc.ipc import record_bytes, record_from_bytes, table_bytes, table_from_bytes
 from syncline.grpc.prestart import take
 from syncline.grpc.process import PluginProcess
@@ -294,7 +294,7 @@ class ExternalDestination(_External):
                 plugin_pb2.Write.Request(
                     insert=plugin_pb2.Write.MessageInsert(record=record_bytes(r))
                 )
-                for r in _larger_batches(records)
+                for r in larger_batches(records, MESSAGE_BYTES)
             ],
             "insert",
         )
@@ -331,26 +331,6 @@ class ExternalDestination(_External):
                 yield record_from_bytes(resp.record)
         except grpc.RpcError as e:
             raise SynclineError(f"destination {self.name}: read failed: {self._why(e)}") from e
-
-
-def _larger_batches(records: Sequence[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Consecutive records joined into batches of up to MESSAGE_BYTES (fewer, larger messages)."""
-    group: list[pa.RecordBatch] = []
-    size = 0
-    for record in records:
-        if group and size + record.nbytes > MESSAGE_BYTES:
-            yield _joined(group)
-            group, size = [], 0
-        group.append(record)
-        size += record.nbytes
-    if group:
-        yield _joined(group)
-
-
-def _joined(group: list[pa.RecordBatch]) -> pa.RecordBatch:
-    if len(group) == 1:
-        return group[0]
-    return pa.Table.from_batches(group).combine_chunks().to_batches()[0]
 
 
 def external_plugin_info(kind: PluginKind, registry: Registry, path: str) -> PluginInfo:

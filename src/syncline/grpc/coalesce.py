@@ -10,7 +10,7 @@ it; an error, a schema or a delete applies to what came before).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -90,3 +90,24 @@ class InsertCoalescer:
         joined = pa.Table.from_batches(buf.records, schema=buf.schema).combine_chunks()
         for record in joined.to_batches():
             yield Insert(table, record)
+
+
+def larger_batches(records: Sequence[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
+    """Consecutive records joined into batches of up to ``limit`` bytes (fewer, larger
+    messages)."""
+    group: list[pa.RecordBatch] = []
+    size = 0
+    for record in records:
+        if group and size + record.nbytes > limit:
+            yield _joined(group)
+            group, size = [], 0
+        group.append(record)
+        size += record.nbytes
+    if group:
+        yield _joined(group)
+
+
+def _joined(group: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(group) == 1:
+        return group[0]
+    return pa.Table.from_batches(group).combine_chunks().to_batches()[0]
