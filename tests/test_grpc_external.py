@@ -285,17 +285,17 @@ def test_plugins_start_together_and_unused_ones_are_stopped(write, run_cli, work
         os.kill(pid, 0)
 
 
-def test_write_stream_joins_records_into_larger_batches(monkeypatch):
+def test_write_stream_joins_records_into_larger_batches():
     import pyarrow as pa
 
-    from syncline.grpc import client
+    from syncline.grpc.client import MESSAGE_BYTES
+    from syncline.grpc.coalesce import larger_batches
 
     records = [pa.record_batch({"id": pa.array(range(i * 100, i * 100 + 100))}) for i in range(5)]
-    joined = list(client._larger_batches(records))
+    joined = list(larger_batches(records, MESSAGE_BYTES))
     assert [r.num_rows for r in joined] == [500]
     assert joined[0].column(0).to_pylist() == list(range(500))
     # Never above the message limit: 800 bytes of ids per record, at most two per message.
-    monkeypatch.setattr(client, "MESSAGE_BYTES", 1700)
-    split = list(client._larger_batches(records))
+    split = list(larger_batches(records, 1700))
     assert [r.num_rows for r in split] == [200, 200, 100]
     assert [v for r in split for v in r.column(0).to_pylist()] == list(range(500))
