@@ -116,6 +116,20 @@ class DestinationPlugin(Protocol):
 
 
 @runtime_checkable
+class LatestReader(Protocol):
+    """A destination that reads only each key's newest row in one query, so a state table
+    that gains a row per commit (append mode) is not read in full on every sync."""
+
+    def read_latest(
+        self, table: Table, key_columns: Sequence[str], version_column: str
+    ) -> Iterator[pa.RecordBatch]:
+        """Each distinct ``key_columns``' rows of the highest ``version_column`` (null counts
+        as 0), in the order written: one per key unless versions tie, when the reader keeps
+        the last. Nothing when the table does not exist."""
+        ...
+
+
+@runtime_checkable
 class TransformerPlugin(Protocol):
     """Changes schemas and records on their way to one destination (CloudQuery's Transform).
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from syncline.plugin.contracts import DestinationPlugin
+from syncline.plugin.contracts import DestinationPlugin, LatestReader
 from syncline.plugin.errors import StateError
 from syncline.state.codec import Commit, VersionedCursors, state_table
 from syncline.state.history import CursorVersion, history_record, history_table, versions_from
@@ -39,10 +39,18 @@ class StateClient:
         self.commits = 0
 
     def load(self) -> None:
-        """Create the state table if needed and read every key (highest version wins)."""
+        """Create the state table if needed and read every key (highest version wins).
+
+        A backend that can reads only each key's latest row: an append-only state table
+        gains a row per commit, and reading them all would grow with every sync.
+        """
         try:
             self.backend.migrate_tables([self.table, self.history_table], False)
-            self.cursors.load(self.backend.read(self.table))
+            if isinstance(self.backend, LatestReader):
+                rows = self.backend.read_latest(self.table, ["key"], "version")
+            else:
+                rows = self.backend.read(self.table)
+            self.cursors.load(rows)
         except Exception as e:
             raise StateError(f"cannot read state table {self.table.name}: {e}") from e
 

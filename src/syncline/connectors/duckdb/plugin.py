@@ -27,7 +27,7 @@ from syncline.writers.migrate import (
     plan_statements,
     shapes,
 )
-from syncline.writers.sql import column_list, quote_ident
+from syncline.writers.sql import column_list, latest_rows_sql, quote_ident
 from syncline.writers.values import has_duplicate_keys, map_columns
 
 _ROW = "__syncline_row"
@@ -211,14 +211,22 @@ class DuckDBDestination:
             return found.fetchone() is not None
 
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
+        cols = column_list(table.column_names)
+        return self._read(table, f"SELECT {cols} FROM {quote_ident(table.name)}")
+
+    def read_latest(
+        self, table: Table, key_columns: Sequence[str], version_column: str
+    ) -> Iterator[pa.RecordBatch]:
+        sql = latest_rows_sql(
+            quote_ident(table.name), table.column_names, key_columns, version_column, "rowid"
+        )
+        return self._read(table, sql)
+
+    def _read(self, table: Table, sql: str) -> Iterator[pa.RecordBatch]:
         if not self._exists(table.name):
             return
         with self._lock:
-            data = (
-                self._db()
-                .sql(f"SELECT {column_list(table.column_names)} FROM {quote_ident(table.name)}")
-                .to_arrow_table()
-            )
+            data = self._db().sql(sql).to_arrow_table()
         if data.num_rows == 0:
             return
         schema = to_arrow_schema(table)

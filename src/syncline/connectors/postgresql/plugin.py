@@ -21,7 +21,7 @@ from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, free_name
 from syncline.schema.table import Table
 from syncline.writers.migrate import Action, plan_migrations, plan_statements, shapes
-from syncline.writers.sql import column_list, on_conflict_update, quote_ident
+from syncline.writers.sql import column_list, latest_rows_sql, on_conflict_update, quote_ident
 from syncline.writers.values import has_duplicate_keys, map_columns
 
 T = TypeVar("T")
@@ -240,11 +240,22 @@ class PostgreSQLDestination:
         return self._run(probe)
 
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
+        exprs = ", ".join(_selected(table))
+        return self._read(table, f"SELECT {exprs} FROM {self._qualified(table.name)}")
+
+    def read_latest(
+        self, table: Table, key_columns: Sequence[str], version_column: str
+    ) -> Iterator[pa.RecordBatch]:
+        source, names = self._qualified(table.name), table.column_names
+        exprs = _selected(table, "t.")
+        sql = latest_rows_sql(source, names, key_columns, version_column, "ctid", exprs)
+        return self._read(table, sql)
+
+    def _read(self, table: Table, sql: str) -> Iterator[pa.RecordBatch]:
         def fetch(cur: Any) -> pa.Table | None:
             if not self._existing(cur, table.name):
                 return None
-            exprs = ", ".join(select_expr(quote_ident(c.name), c.type) for c in table.columns)
-            cur.execute(f"SELECT {exprs} FROM {self._qualified(table.name)}")
+            cur.execute(sql)
             return cur.fetch_arrow_table()
 
         data = self._run(fetch)
@@ -253,6 +264,11 @@ class PostgreSQLDestination:
         schema = to_arrow_schema(table)
         arrays = [from_pg(data.column(i), f.type) for i, f in enumerate(schema)]
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _selected(table: Table, prefix: str = "") -> list[str]:
+    """Each column as read back (some types travel as text)."""
+    return [select_expr(prefix + quote_ident(c.name), c.type) for c in table.columns]
 
 
 def _naive_utc(t: datetime) -> datetime:

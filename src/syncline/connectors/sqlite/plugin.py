@@ -26,7 +26,7 @@ from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, SYNC_TIME_TYPE
 from syncline.schema.table import Table
 from syncline.writers.migrate import check_case_collisions, plan_migrations, plan_statements, shapes
-from syncline.writers.sql import column_list, quote_ident, upsert_sql
+from syncline.writers.sql import column_list, latest_rows_sql, quote_ident, upsert_sql
 from syncline.writers.values import warn_far_times
 
 BUSY_TIMEOUT_MS = 60_000
@@ -218,11 +218,23 @@ class SQLiteDestination:
             self._conn.commit()
 
     def read(self, table: Table) -> Iterator[pa.RecordBatch]:
+        cols = column_list(table.column_names)
+        return self._read(table, f"SELECT {cols} FROM {quote_ident(table.name)}")
+
+    def read_latest(
+        self, table: Table, key_columns: Sequence[str], version_column: str
+    ) -> Iterator[pa.RecordBatch]:
+        sql = latest_rows_sql(
+            quote_ident(table.name), table.column_names, key_columns, version_column, "rowid"
+        )
+        return self._read(table, sql)
+
+    def _read(self, table: Table, sql: str) -> Iterator[pa.RecordBatch]:
         cur = self._cursor()
         try:
             if not self._existing(cur, table.name):
                 return
-            cur.execute(f"SELECT {column_list(table.column_names)} FROM {quote_ident(table.name)}")
+            cur.execute(sql)
             data = cur.fetch_arrow_table()
         finally:
             cur.close()
