@@ -64,9 +64,9 @@ class CountedLatestReads(CountedReads):
         return self._counted(self.plugin.read_latest(table, key_columns, version_column))
 
 
-def commit_many(dest: SqlDestination) -> None:
+def commit_many(target: SqlDestination) -> None:
     """``COMMITS`` commits to an append-only state table; table_c is cleared by the last."""
-    client = StateClient(dest.plugin(), "cq_state", upsert=False)
+    client = StateClient(target.plugin(), "cq_state", upsert=False)
     client.load()
     for i in range(1, COMMITS + 1):
         values: dict[str, str | None] = {k: f"{k}@{i}" for k in KEYS}
@@ -76,7 +76,7 @@ def commit_many(dest: SqlDestination) -> None:
     client.close()
 
 
-def test_sql_destinations_read_only_the_latest_row_per_key(dest):
+def test_sql_destinations_read_only_the_latest_row_per_key(dest):  # noqa: F811
     commit_many(dest)
     assert dest.value("select count(*) from cq_state") == COMMITS * len(KEYS)
 
@@ -113,7 +113,7 @@ def test_sql_destinations_read_only_the_latest_row_per_key(dest):
     again.close()
 
 
-def test_without_read_latest_every_row_is_read_to_the_same_values(dest):
+def test_without_read_latest_every_row_is_read_to_the_same_values(dest):  # noqa: F811
     commit_many(dest)
     backend = CountedReads(dest.plugin())
     client = StateClient(backend, "cq_state", upsert=False)
@@ -127,7 +127,7 @@ def test_without_read_latest_every_row_is_read_to_the_same_values(dest):
     client.close()
 
 
-def test_read_latest_keeps_the_last_written_row_among_equal_versions(dest):
+def test_read_latest_keeps_the_last_written_row_among_equal_versions(dest):  # noqa: F811
     plugin = dest.plugin()
     assert isinstance(plugin, LatestReader)
     table = StateClient(plugin, "cq_state", upsert=False).table
@@ -153,7 +153,7 @@ def test_read_latest_keeps_the_last_written_row_among_equal_versions(dest):
     client.close()
 
 
-def test_read_latest_of_a_missing_table_is_empty(dest):
+def test_read_latest_of_a_missing_table_is_empty(dest):  # noqa: F811
     plugin = dest.plugin()
     assert isinstance(plugin, LatestReader)
     table = StateClient(plugin, "never_created", upsert=False).table
