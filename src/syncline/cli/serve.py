@@ -81,7 +81,10 @@ def serve(args: argparse.Namespace, kind: str, path: str, load: Callable[[], Plu
         root.error("cannot load %s plugin %s: %s", kind, path, e)
         server.stop(grace=0)
         return 1
-    done.wait()
+    # Woken every second: a signal caught by one of gRPC's threads only runs its handler
+    # when the main thread next wakes, and an untimed wait might never wake.
+    while not done.wait(timeout=1.0):
+        pass
     # CloudQuery's CLI kills a plugin that has not exited 5 s after its interrupt; on a busy
     # machine the interpreter's own teardown (thread joins, module finalizers) can take that
     # long. Every write is committed before its RPC returns, so once the server has stopped
