@@ -112,3 +112,16 @@ def test_no_module_is_over_400_lines():
         if (n := len(p.read_text().splitlines())) > 400
     }
     assert long == {}
+
+
+def test_a_source_run_stays_small():
+    """The engine's run of one source delegates: destinations, commits, the message stream and
+    the state backend each have their own module."""
+    path = Path(syncline.__file__).parent / "engine" / "sync.py"
+    (run,) = [
+        node
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.ClassDef) and node.name == "_SourceRun"
+    ]
+    assert run.end_lineno is not None
+    assert run.end_lineno - run.lineno + 1 < 150

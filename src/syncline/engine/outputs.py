@@ -95,15 +95,7 @@ class Output:
         for name, deleted in zip(names, counts, strict=True):
             events.stale_deleted(source_name, self.name, name, deleted)
 
-    def send_summary(
-        self,
-        summary: dict[str, object],
-        seq: int,
-        *,
-        migrate: bool,
-        source_name: str,
-        sync_time: datetime,
-    ) -> None:
+    def send_summary(self, summary: dict[str, object], seq: int, *, migrate: bool) -> None:
         """The sync summary row, for a destination with ``send_sync_summary``; with
         ``sync_summary_retention``, the source's older summary rows are deleted after it."""
         out = self.transform.table(SUMMARY)
@@ -113,8 +105,9 @@ class Output:
         self.writer.insert(out, self.transform.record(to_arrow_schema(out), record), seq)
         self.writer.flush()
         if self.spec.sync_summary_retention:
-            kept_from = sync_time - timedelta(seconds=self.spec.sync_summary_retention)
-            self.writer.delete_stale(out, source_name, kept_from)
+            t = self.transform
+            kept_from = t.sync_time - timedelta(seconds=self.spec.sync_summary_retention)
+            self.writer.delete_stale(out, t.source_name, kept_from)
 
 
 def open_output(

@@ -217,13 +217,7 @@ class _SourceRun:
         for name, output in self.outputs.items():
             if output.spec.send_sync_summary:
                 seq = self.commits.next_seq()
-                output.send_summary(
-                    by_name[name],
-                    seq,
-                    migrate=not self.settings.no_migrate,
-                    source_name=self.source_name,
-                    sync_time=self.sync_time,
-                )
+                output.send_summary(by_name[name], seq, migrate=not self.settings.no_migrate)
 
     def _committed(self, old: Mapping[str, str | None], new: dict[str, str]) -> None:
         self.result.cursors.update(new)
