@@ -391,3 +391,91 @@ def test_full_refresh_and_one_shard_are_refused_for_sharded_runs(workdir, run_cl
         assert f"Error: {message}" in r.err
         assert "Traceback" not in r.err
     assert not db.exists()
+
+
+# Alone in the selection, its clients are split across the shards.
+INCREMENTAL = "test_incremental_table"
+
+
+def _empty_incremental_table_with_stale_cursors(db: Path, clients: int, events: int) -> str:
+    """Synced once, then the table emptied by hand: every cursor stays in the state table."""
+    text = _config(db, clients, 2, events)
+    syncline.sync(text)
+    query(db, "delete from test_incremental_table")
+    assert query(db, "select key, value from cq_state order by key") == [
+        (f"test_incremental_table/client_{c}", str(events)) for c in range(clients)
+    ]
+    return text
+
+
+def _every_client_synced_from_the_start(db: Path, clients: int, events: int) -> None:
+    assert query(
+        db,
+        "select client_id, count(distinct id), min(id), max(id) from test_incremental_table "
+        "group by client_id order by client_id",
+    ) == [(c, events, 1, events) for c in range(clients)]
+    assert query(db, "select key, value from cq_state order by key") == [
+        (f"test_incremental_table/client_{c}", str(events)) for c in range(clients)
+    ]
+
+
+def test_shards_resync_an_emptied_table_whatever_order_they_run_in(workdir, monkeypatch):
+    """The cursor guard runs once, before any shard starts. Inside each shard it raced: shard
+    2 read its state before shard 1 reset the emptied table's cursors, then checked the table
+    after shard 1's rows landed and kept its stale cursors. The shards of the real run_sharded
+    run here in this process in exactly that order: shard 2 reads its state, shard 1 runs to
+    its end, then shard 2 goes on."""
+    from syncline.engine import sync as engine_sync
+    from syncline.executors import pool, shards
+
+    db = workdir / "db.sqlite"
+    clients, events = 4, 60
+    text = _empty_incremental_table_with_stale_cursors(db, clients, events)
+    order: list[str] = []
+
+    def shard_2_then_shard_1(tasks, workers, on_rows):
+        first, second = sorted(tasks, key=lambda t: t.shard)
+        outcomes: list[shards.ShardOutcome] = []
+
+        def after_state_read(name: str) -> None:
+            if name == "after_state_read" and not order:
+                order.append("shard 2 read its state")
+                outcomes.append(shards.run_shard(first))
+                order.append("shard 1 finished")
+
+        monkeypatch.setattr(engine_sync.crashpoints, "crash", after_state_read)
+        outcomes.append(shards.run_shard(second))
+        return outcomes
+
+    monkeypatch.setattr(pool, "run_in_processes", shard_2_then_shard_1)
+    result = syncline.sync(text, executor="processes", shards=2, tables=[INCREMENTAL])
+    assert order == ["shard 2 read its state", "shard 1 finished"]
+    assert result.source("test").tables["test_incremental_table"].rows == clients * events
+    _every_client_synced_from_the_start(db, clients, events)
+    # both shards wrote rows of the table: each re-synced its own clients
+    assert query(
+        db,
+        "select _cq_source_name, count(*) from test_incremental_table group by 1 order by 1",
+    ) == [("test_1_2", clients * events // 2), ("test_2_2", clients * events // 2)]
+
+
+@pytest.mark.parametrize("executor", ["processes", pytest.param("dask", marks=pytest.mark.slow)])
+def test_sharded_run_guards_cursors_once_before_its_shards(workdir, caplog, request, executor):
+    db = workdir / "db.sqlite"
+    clients, events = 4, 60
+    text = _empty_incremental_table_with_stale_cursors(db, clients, events)
+    where: dict[str, Any] = {"shards": 2}
+    if executor == "dask":
+        where["address"] = request.getfixturevalue("dask_cluster")[1]
+    with caplog.at_level("WARNING", logger="syncline.engine"):
+        result = syncline.sync(text, executor=executor, tables=[INCREMENTAL], **where)
+    assert result.source("test").tables["test_incremental_table"].rows == clients * events
+    _every_client_synced_from_the_start(db, clients, events)
+    # the guard ran here, where the sync was asked for, once for the whole table
+    resets = [r.getMessage() for r in caplog.records if "resetting cursor(s)" in r.getMessage()]
+    assert resets == [
+        "table test_incremental_table: destination sqlite holds none of its rows (dropped, "
+        "recreated, missing or emptied): resetting cursor(s) "
+        + ", ".join(f"test_incremental_table/client_{c}" for c in range(clients))
+        + " and syncing the table in full"
+    ]

@@ -113,15 +113,18 @@ def prepare_cursors(
     *,
     migrate: bool,
     full_refresh: tuple[str, ...] | None,
+    guard: bool = True,
 ) -> RefreshView | None:
-    """Before the source reads any cursor: guard the selected tables' cursors and, with
+    """Before the source reads any cursor: guard the selected tables' cursors (unless
+    ``guard`` is False: guarded already, e.g. before the shards of a sharded run) and, with
     ``full_refresh`` (table names; empty for every incremental table), hide the cursors of
     the tables to refresh."""
     incremental = {t.name for t in selected if t.is_incremental}
     refreshed: set[str] = set()
     if full_refresh is not None:
         refreshed = incremental & set(full_refresh) if full_refresh else incremental
-    guard_cursors(state, [t for t in selected if t.name not in refreshed], targets, migrate)
+    if guard:
+        guard_cursors(state, [t for t in selected if t.name not in refreshed], targets, migrate)
     if full_refresh is None:
         return None
     if refreshed:

@@ -63,6 +63,8 @@ class SyncSettings:
     # Tables whose cursors this run ignores (syncs in full, delete-stales, then commits the
     # new cursors at the end); an empty tuple: every incremental table; None: no refresh.
     full_refresh: tuple[str, ...] | None = None
+    # True when the cursor guard ran already, once for every shard of a sharded run.
+    cursors_guarded: bool = False
 
 
 class StopRequest:

@@ -150,6 +150,7 @@ class _SourceRun:
                 [GuardTarget(o.name, o.writer, o.shape, o.forced) for o in self.outputs.values()],
                 migrate=not settings.no_migrate,
                 full_refresh=settings.full_refresh,
+                guard=not settings.cursors_guarded,
             )
         writers = {name: o.writer for name, o in self.outputs.items()}
         self.commits = CursorCommits(writers, state, refresh, self._committed)

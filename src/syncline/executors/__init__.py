@@ -16,12 +16,12 @@ from typing import Literal
 from syncline.config.models import DestinationSpec, MigrateMode
 from syncline.config.reader import Config, read_config
 from syncline.config.selection import select_sources
-from syncline.engine.backend import open_state
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import Plugins, resolve_plugins
 from syncline.engine.summary import SourceResult, TableStats
 from syncline.engine.summary_table import SUMMARY
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
+from syncline.executors.guard import guard_before_shards
 from syncline.executors.shards import ShardOutcome, ShardTask
 from syncline.plugin.errors import SynclineError
 
@@ -42,18 +42,17 @@ class ShardedRun:
 
 
 def run_sharded(run: ShardedRun, on_rows: Callable[[str, int], None]) -> list[ShardOutcome]:
-    """Prepare once (tables, state tables), then run every shard; failed shards are
-    reported in their outcome, never raised, so that the others' results are kept."""
+    """Prepare once (tables, state tables, the cursor guard), then run every shard; failed
+    shards are reported in their outcome, never raised, so that the others' results are
+    kept."""
     config = select_sources(read_config([], texts=list(run.texts)), run.sources, run.tables)
     plugins = resolve_plugins(config)
     _refuse_single_writer_destinations(plugins)
     if not run.no_migrate:
         run_migrate(config, plugins, run.invocation_id)
         _migrate_summary_tables(config, plugins, run.invocation_id)
-    for spec in config.source_specs():
-        client = open_state(spec, plugins, run.invocation_id)  # creates the table
-        if client is not None:
-            client.close()
+    # Creates the state tables, and guards cursors before any shard reads one.
+    guard_before_shards(config, plugins, run.invocation_id)
 
     def tasks(total: int) -> list[ShardTask]:
         return [

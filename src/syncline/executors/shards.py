@@ -40,6 +40,8 @@ class ShardTask:
     tables: tuple[str, ...] | None = None
     # Tables are migrated once before any shard starts, so shards never race on DDL.
     no_migrate: bool = True
+    # Cursors are guarded once before any shard starts: in shards the guard would race.
+    cursors_guarded: bool = True
 
 
 @dataclass
@@ -56,7 +58,10 @@ def run_shard(task: ShardTask, sink: RowsSink | None = None) -> ShardOutcome:
     config = select_sources(read_config([], texts=list(task.texts)), task.sources, task.tables)
     plugins = resolve_plugins(config)
     settings = SyncSettings(
-        no_migrate=task.no_migrate, shard=task.shard, invocation_id=task.invocation_id
+        no_migrate=task.no_migrate,
+        shard=task.shard,
+        invocation_id=task.invocation_id,
+        cursors_guarded=task.cursors_guarded,
     )
     progress = _BatchedRows(sink) if sink is not None else NoProgress()
     try:
