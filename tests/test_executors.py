@@ -433,7 +433,7 @@ def test_shards_resync_an_emptied_table_whatever_order_they_run_in(workdir, monk
     text = _empty_incremental_table_with_stale_cursors(db, clients, events)
     order: list[str] = []
 
-    def shard_2_then_shard_1(tasks, workers, on_rows):
+    def shard_2_then_shard_1(tasks, workers, on_rows, *_):
         first, second = sorted(tasks, key=lambda t: t.shard)
         outcomes: list[shards.ShardOutcome] = []
 
@@ -479,3 +479,93 @@ def test_sharded_run_guards_cursors_once_before_its_shards(workdir, caplog, requ
         + ", ".join(f"test_incremental_table/client_{c}" for c in range(clients))
         + " and syncing the table in full"
     ]
+
+
+def _nothing_lost_so_far(db: Path) -> dict[int, int]:
+    """Each client's rows are 1..n without a gap, and its cursor (if any) is not past n."""
+    present = {
+        c: (n, top)
+        for c, n, top in query(
+            db,
+            "select client_id, count(distinct id), max(id) from test_incremental_table "
+            "group by client_id",
+        )
+    }
+    for c, (n, top) in present.items():
+        assert n == top, f"client {c}: a gap in 1..{top}"
+    for key, value in query(db, "select key, value from cq_state"):
+        client = int(key.rsplit("_", 1)[1])
+        assert client in present and int(value) <= present[client][1], (key, value)
+    return {c: top for c, (top, _) in present.items()}
+
+
+@pytest.mark.parametrize("executor", ["processes", pytest.param("dask", marks=pytest.mark.slow)])
+def test_stop_ends_a_sharded_run_after_the_rows_already_read(workdir, request, executor):
+    """Set once the first rows arrive from the two running shards (of four, on two workers):
+    the running shards stop after the rows they read, the two not started never start."""
+    db = workdir / "db.sqlite"
+    clients, events = 4, 30_000
+    slow = _config(db, clients, 1, events, "    batch_delay_ms: 15\n")  # 4.5 s or more a client
+    where: dict[str, Any] = {"shards": 4, "tables": [INCREMENTAL]}
+    if executor == "dask":
+        where["address"] = request.getfixturevalue("dask_cluster")[1]
+    stop = threading.Event()
+
+    class StopOnRows(syncline.NoProgress):
+        def rows(self, table: str, count: int) -> None:
+            stop.set()
+
+    with pytest.raises(syncline.SyncFailedError) as e:
+        syncline.sync(slow, executor=executor, stop=stop, progress=StopOnRows(), **where)
+    assert str(e.value) == "sync interrupted on request"
+    assert e.value.stopped and e.value.signum == 0
+    table = e.value.result.source("test").tables[INCREMENTAL]
+    assert 0 < table.rows < 2 * events
+    assert e.value.result.source("test").error
+    synced = _nothing_lost_so_far(db)
+    # one client a shard: only the shards that ran (clients 0 and 1) wrote rows
+    assert set(synced) <= {0, 1} and sum(synced.values()) == table.rows
+    assert query(db, "select distinct _cq_source_name from test_incremental_table") in (
+        [("test_1_4",)],
+        [("test_2_4",)],
+        [("test_1_4",), ("test_2_4",)],
+        [("test_2_4",), ("test_1_4",)],
+    )
+
+    # nothing was lost: the next run completes every client from where it stopped
+    fast = _config(db, clients, 1, events)
+    result = syncline.sync(fast, executor=executor, **where)
+    assert result.source("test").tables[INCREMENTAL].rows == clients * events - table.rows
+    _every_client_synced_from_the_start(db, clients, events)
+
+
+def test_a_signal_stops_a_sharded_run_with_handle_signals(workdir):
+    db = workdir / "db.sqlite"
+    clients, events = 2, 30_000
+    text = _config(db, clients, 1, events, "    batch_delay_ms: 15\n")
+    signals: list[int] = []
+    sent: list[int] = []
+
+    class SignalOnRows(syncline.NoProgress):
+        def rows(self, table: str, count: int) -> None:
+            if not sent:  # as an orchestrator would: to this process only
+                sent.append(signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(syncline.SyncFailedError) as e:
+        syncline.sync(
+            text,
+            executor="processes",
+            shards=2,
+            tables=[INCREMENTAL],
+            progress=SignalOnRows(),
+            handle_signals=True,
+            on_signal=signals.append,
+        )
+    assert signals == [signal.SIGTERM]
+    assert str(e.value) == f"sync interrupted by signal {int(signal.SIGTERM)}"
+    assert e.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored
+    synced = _nothing_lost_so_far(db)
+    assert 0 < sum(synced.values()) < clients * events

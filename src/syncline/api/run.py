@@ -40,7 +40,13 @@ from syncline.engine.plugins import (
     test_plugin_connection,
 )
 from syncline.engine.summary import SourceResult, append_summaries, write_tables_metrics
-from syncline.engine.sync import StopRequest, SyncFailed, SyncSettings, run_sync
+from syncline.engine.sync import (
+    StopRequest,
+    SyncFailed,
+    SyncInterrupted,
+    SyncSettings,
+    run_sync,
+)
 from syncline.executors import ExecutorName, ShardedRun, combine, run_sharded
 from syncline.plugin.contracts import SourceInfo
 from syncline.plugin.errors import SynclineError
@@ -81,7 +87,9 @@ def sync(
 
     ``executor`` runs the sync in this process (``local``), or split into ``shards`` run in
     a local process pool (``processes``) or on a Dask cluster (``dask``, at ``address`` or
-    on a local cluster on loopback); see :mod:`syncline.executors`.
+    on a local cluster on loopback); see :mod:`syncline.executors`. ``stop`` and
+    ``handle_signals`` reach every shard: running ones stop after the rows they read,
+    those not started never start.
 
     ``lock_dir`` holds the sync locks of state tables (default: ``$SYNCLINE_LOCK_DIR`` or
     the temp folder). ``summary_location`` gets a JSON line per source and destination, and
@@ -110,7 +118,9 @@ def sync(
             tables=tuple(tables) if tables is not None else None,
             no_migrate=no_migrate,
         )
-        return _sync_sharded(run, progress or NoProgress(), reports)
+        request = StopRequest(stop)
+        with _signals(request, on_signal) if handle_signals else nullcontext():
+            return _sync_sharded(run, progress or NoProgress(), reports, request, handle_signals)
     cfg = select_sources(load_config(config), sources, tables)
     plugins = resolve_plugins(cfg)
     check_selections(plugins)  # before anything is created; a database source at its start
@@ -150,17 +160,25 @@ class _Reports:
             write_tables_metrics(self.tables_metrics_location, results)
 
 
-def _sync_sharded(run: ShardedRun, progress: Progress, reports: _Reports) -> SyncResult:
+def _sync_sharded(
+    run: ShardedRun,
+    progress: Progress,
+    reports: _Reports,
+    stop: StopRequest,
+    handles_signals: bool,
+) -> SyncResult:
     # Checked here, before anything is created: the same errors as a local sync.
     cfg = select_sources(read_config([], texts=list(run.texts)), run.sources, run.tables)
     check_selections(resolve_plugins(cfg))
     for src in cfg.sources:
         progress.source_started(src.spec.name, src.spec.destinations)
-    results, errors = combine(run_sharded(run, progress.rows))
+    results, errors = combine(run_sharded(run, progress.rows, stop, handles_signals))
     reports.write(results)
     result = sync_result(results)
     for source in result.sources:
         progress.source_finished(source)
+    if errors and stop.is_set():
+        raise SyncFailedError(str(SyncInterrupted(stop.signum)), result, signum=stop.signum)
     if errors:
         raise SyncFailedError("; ".join(errors), result)
     return result

@@ -18,6 +18,7 @@ from syncline.config.reader import Config, read_config
 from syncline.config.selection import select_sources
 from syncline.engine.migrate import run_migrate
 from syncline.engine.plugins import Plugins, resolve_plugins
+from syncline.engine.settings import StopRequest
 from syncline.engine.summary import SourceResult, TableStats
 from syncline.engine.summary_table import SUMMARY
 from syncline.engine.transform import DestinationTransform, render_sync_group_id
@@ -41,7 +42,12 @@ class ShardedRun:
     no_migrate: bool = False
 
 
-def run_sharded(run: ShardedRun, on_rows: Callable[[str, int], None]) -> list[ShardOutcome]:
+def run_sharded(
+    run: ShardedRun,
+    on_rows: Callable[[str, int], None],
+    stop: StopRequest | None = None,
+    handles_signals: bool = False,
+) -> list[ShardOutcome]:
     """Prepare once (tables, state tables, the cursor guard), then run every shard; failed
     shards are reported in their outcome, never raised, so that the others' results are
     kept."""
@@ -65,7 +71,7 @@ def run_sharded(run: ShardedRun, on_rows: Callable[[str, int], None]) -> list[Sh
 
         with dask_client(run.address) as client:
             total = run.shards or 2 * workers_of(client)
-            return run_on_dask(client, tasks(total), on_rows)
+            return run_on_dask(client, tasks(total), on_rows, stop)
     if run.executor == "processes":
         import os
 
@@ -73,7 +79,7 @@ def run_sharded(run: ShardedRun, on_rows: Callable[[str, int], None]) -> list[Sh
 
         workers = os.cpu_count() or 1
         total = run.shards or 2 * workers
-        return run_in_processes(tasks(total), min(workers, total), on_rows)
+        return run_in_processes(tasks(total), min(workers, total), on_rows, stop, handles_signals)
     raise SynclineError(f"unknown executor {run.executor} (one of {', '.join(EXECUTORS)})")
 
 

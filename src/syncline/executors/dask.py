@@ -16,15 +16,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from syncline.executors.shards import ShardOutcome, ShardTask, run_shard
+from syncline.engine.settings import StopRequest
+from syncline.executors.shards import ShardOutcome, ShardTask, run_shard, when_stopped
 from syncline.plugin.errors import SynclineError
 
 
-def _run_reporting_rows(task: ShardTask, topic: str) -> ShardOutcome:
-    from distributed import get_worker
+def _run_reporting_rows(task: ShardTask, topic: str, stop_name: str) -> ShardOutcome:
+    from distributed import Event, get_worker
 
     worker = get_worker()
-    return run_shard(task, lambda rows: worker.log_event(topic, rows))
+    return run_shard(task, lambda rows: worker.log_event(topic, rows), Event(stop_name))
 
 
 @contextmanager
@@ -62,9 +63,15 @@ def workers_of(client: Any) -> int:
 
 
 def run_on_dask(
-    client: Any, tasks: list[ShardTask], on_rows: Callable[[str, int], None]
+    client: Any,
+    tasks: list[ShardTask],
+    on_rows: Callable[[str, int], None],
+    stop: StopRequest | None = None,
 ) -> list[ShardOutcome]:
-    from distributed import as_completed
+    """Once ``stop`` is set, a shared event tells running shards to stop after the rows
+    they read, and shards not started yet to end at once, opening nothing: unlike a
+    cancelled future, each still returns what it did."""
+    from distributed import Event, as_completed
 
     # Row counts travel as worker events: pushed to this client, no polling.
     topic = f"syncline-rows-{uuid.uuid4().hex}"
@@ -74,6 +81,7 @@ def run_on_dask(
             on_rows(table, count)
 
     client.subscribe_topic(topic, relay)
+    halt = Event(f"syncline-stop-{uuid.uuid4().hex}", client=client)
     outcomes: list[ShardOutcome] = []
     try:
         futures = [
@@ -81,14 +89,17 @@ def run_on_dask(
                 _run_reporting_rows,
                 task,
                 topic,
+                halt.name,
                 key=f"syncline-shard-{task.shard[0]}-of-{task.shard[1]}-{uuid.uuid4().hex}",
                 pure=False,
             )
             for task in tasks
         ]
-        for future in as_completed(futures):
-            outcomes.append(future.result())
-            future.release()
+        with when_stopped(stop, halt.set):
+            for future in as_completed(futures):
+                outcomes.append(future.result())
+                future.release()
     finally:
         client.unsubscribe_topic(topic)
+        halt.clear()  # the scheduler forgets a cleared event
     return outcomes

@@ -8,9 +8,10 @@ relative paths resolve against the worker's working directory.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +19,9 @@ from syncline.config.reader import read_config
 from syncline.config.selection import select_sources
 from syncline.engine.plugins import resolve_plugins
 from syncline.engine.summary import SourceResult
-from syncline.engine.sync import NoProgress, SyncFailed, SyncSettings, run_sync
+from syncline.engine.sync import NoProgress, StopRequest, SyncFailed, SyncSettings, run_sync
+
+log = logging.getLogger("syncline.engine")
 
 # (table, rows) pairs from a running shard to the process that asked for the sync.
 RowsSink = Callable[[list[tuple[str, int]]], Any]
@@ -29,6 +32,17 @@ class RowsQueue(Protocol):
 
     def put(self, item: Any, /) -> Any: ...
     def get(self, *, timeout: float) -> Any: ...
+
+
+class StopSignal(Protocol):
+    """A stop shared with the shards (a manager's event, a Dask distributed event)."""
+
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float) -> bool: ...
+
+
+# The error of a shard that the stop reached before it began: it opened nothing.
+NOT_STARTED = "not started: the sync was stopped"
 
 
 @dataclass(frozen=True)
@@ -54,24 +68,76 @@ class ShardOutcome:
     error: str | None = None
 
 
-def run_shard(task: ShardTask, sink: RowsSink | None = None) -> ShardOutcome:
+def run_shard(
+    task: ShardTask, sink: RowsSink | None = None, stop: StopSignal | None = None
+) -> ShardOutcome:
+    """Run one shard; once ``stop`` is set, it stops as a local sync does on ``stop``: the
+    rows already read are written and their cursors committed."""
+    if stop is not None and stop.is_set():
+        return ShardOutcome(task.shard, error=NOT_STARTED)
     config = select_sources(read_config([], texts=list(task.texts)), task.sources, task.tables)
     plugins = resolve_plugins(config)
+    request = StopRequest()
     settings = SyncSettings(
         no_migrate=task.no_migrate,
         shard=task.shard,
         invocation_id=task.invocation_id,
         cursors_guarded=task.cursors_guarded,
+        stop=request,
     )
     progress = _BatchedRows(sink) if sink is not None else NoProgress()
+    finished = threading.Event()
+    if stop is not None:
+        threading.Thread(
+            target=_relay_stop, args=(stop, request, finished), name="syncline-stop", daemon=True
+        ).start()
     try:
         results = run_sync(config, plugins, settings, progress)
     except SyncFailed as e:
         return ShardOutcome(task.shard, e.results, str(e))
     finally:
+        finished.set()
         if isinstance(progress, _BatchedRows):
             progress.flush()
     return ShardOutcome(task.shard, results)
+
+
+def _relay_stop(stop: StopSignal, request: StopRequest, finished: threading.Event) -> None:
+    """The shared stop, seen across processes, made the shard's own (checked per message)."""
+    while not finished.is_set():
+        try:
+            if stop.wait(0.5):
+                request.request(0)
+                return
+        except Exception:  # the process that asked for the sync is gone: nobody to obey
+            return
+
+
+@contextlib.contextmanager
+def when_stopped(stop: StopRequest | None, stop_shards: Callable[[], None]) -> Iterator[None]:
+    """Call ``stop_shards`` (once, on a thread) if ``stop`` is set before the block ends:
+    the caller's stop, or a signal it handles, reaches shards that run elsewhere."""
+    if stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if stop.wait(0.2):
+                try:
+                    stop_shards()
+                except Exception as e:  # the shards may have ended meanwhile
+                    log.warning("could not tell the shards to stop: %s", e)
+                return
+
+    watcher = threading.Thread(target=watch, name="syncline-stop", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 class _BatchedRows(NoProgress):
