@@ -3,7 +3,9 @@
 Every shard is one engine run over the whole config with ``shard=(n, T)``: it syncs its
 share of each source's (table, client) pairs, commits its own cursors through its own
 ledger, and deletes as stale only its own rows (its ``_cq_source_name`` carries the shard
-suffix), and only when it was clean.
+suffix), and only when it was clean. What must be decided once for all shards is decided
+here before they start: tables are migrated, state tables created and cursors guarded.
+A stop (the caller's event or a signal it handles) reaches every shard.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from syncline.engine.settings import StopRequest
@@ -101,5 +101,6 @@ def run_on_dask(
                 future.release()
     finally:
         client.unsubscribe_topic(topic)
-        halt.clear()  # the scheduler forgets a cleared event
+        with suppress(Exception):  # a scheduler that is gone has forgotten it already
+            halt.clear()  # the scheduler forgets a cleared event
     return outcomes
