@@ -569,3 +569,30 @@ def test_a_signal_stops_a_sharded_run_with_handle_signals(workdir):
     assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored
     synced = _nothing_lost_so_far(db)
     assert 0 < sum(synced.values()) < clients * events
+
+
+def test_the_cli_stops_a_process_pool_sync_on_sigterm(workdir):
+    """`syncline sync --executor processes` stopped by SIGTERM: shards write what they read,
+    commit its cursors, and the CLI exits 128+15 saying so; a re-run completes every client."""
+    db = workdir / "db.sqlite"
+    clients, events = 2, 30_000
+    text = _config(db, clients, 1, events, "    batch_delay_ms: 15\n")
+    (workdir / "sync.yml").write_text(text.replace('tables: ["*"]', f"tables: [{INCREMENTAL}]"))
+    command = [sys.executable, "-m", "syncline", "--no-log-file", "sync", "sync.yml"]
+    sharded = ["--executor", "processes", "--shards", "2"]
+    proc = subprocess.Popen(
+        command + sharded, cwd=workdir, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert wait_for(
+        lambda: sqlite_value(db, f"select count(*) from {INCREMENTAL}"),
+        "the shards' first rows",
+        proc=proc,
+    ), "the sync ended before it wrote a row"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, (out, err)
+    assert "Sync interrupted: rows already read are written" in err
+    assert 0 < sum(_nothing_lost_so_far(db).values()) < clients * events
+    done = subprocess.run(command + sharded, cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _nothing_lost_so_far(db) == dict.fromkeys(range(clients), events)

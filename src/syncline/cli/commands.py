@@ -130,7 +130,7 @@ def sync(
     live = local and console.is_terminal and not args.log_console
     view = TerminalProgress(console) if live else LogProgress()
     try:
-        result = _run_sync(args, view, invocation_id, local)
+        result = _run_sync(args, view, invocation_id)
     except api.SyncFailedError as e:
         if e.result.sources:
             _print_summary(e.result, counter, started)
@@ -147,7 +147,7 @@ def sync(
 
 
 def _run_sync(
-    args: argparse.Namespace, view: TerminalProgress | LogProgress, invocation_id: str, local: bool
+    args: argparse.Namespace, view: TerminalProgress | LogProgress, invocation_id: str
 ) -> SyncResult:
     try:
         return api.sync(
@@ -156,8 +156,9 @@ def _run_sync(
             full_refresh=tuple(args.table) or args.full_refresh,
             no_migrate=args.no_migrate,
             progress=_Shown(view),
-            # from another thread (a program running the CLI in-process) signals stay its own
-            handle_signals=local and threading.current_thread() is threading.main_thread(),
+            # from another thread (a program running the CLI in-process) signals stay its own;
+            # sharded runs pass a stop on to every shard
+            handle_signals=threading.current_thread() is threading.main_thread(),
             on_signal=_tell_stopping,
             invocation_id=invocation_id,
             executor=args.executor,
