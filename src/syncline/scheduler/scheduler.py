@@ -4,7 +4,9 @@ Order guaranteed to consumers: a MigrateTable for every selected table first (pa
 children); then Inserts, each a record batch of one table; a parent's rows are emitted before
 the child rows resolved from them; a Checkpoint comes after the rows its resolver yielded before
 it; a table's TableDone (and its children's) once every resolver of it has finished, after
-all its messages.
+all its messages. A table's resolvers start as soon as its MigrateTable is out, not after every
+table's: a destination that migrates tables as their rows come (writers.batch) gets the first
+tables' rows early.
 """
 
 from __future__ import annotations
@@ -68,6 +70,28 @@ class _Stopped(Exception):
     pass
 
 
+class _Running:
+    """The resolvers of a run, per table: which are still running, which tables are done."""
+
+    def __init__(self, pairs: list[tuple[Table, Any]]) -> None:
+        self.clients: dict[str, list[Any]] = {}
+        for t, c in pairs:
+            self.clients.setdefault(t.name, []).append(c)
+        self.remaining = len(pairs)
+        self._unfinished = Counter(t.name for t, _ in pairs)
+        self.done: set[str] = set()
+
+    def finished(self, table: Table) -> list[Table]:
+        """One resolver of ``table`` ended; the tables (children included) now done."""
+        self.remaining -= 1
+        self._unfinished[table.name] -= 1
+        if self._unfinished[table.name]:
+            return []
+        tables = flatten([table])
+        self.done.update(t.name for t in tables)
+        return tables
+
+
 class Scheduler:
     def __init__(
         self,
@@ -94,8 +118,6 @@ class Scheduler:
                 raise ValueError(f"table {t.name}: max depth exceeded, max depth is {MAX_DEPTH}")
 
     def run(self) -> Iterator[SyncMessage]:
-        for t in flatten(self.tables):
-            yield MigrateTable(t)
         pairs = [(t, c) for t in self.tables for c in self.clients]
         if self.opts.shard is not None:
             num, total = self.opts.shard
@@ -103,29 +125,36 @@ class Scheduler:
             pairs = pairs[(num - 1) * size : num * size]
         workers = max(1, min(self.opts.concurrency, len(pairs) or 1))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resolver")
-        remaining = len(pairs)
-        unfinished = Counter(t.name for t, _ in pairs)  # resolvers still running, per table
-        done: set[str] = set()
-        futures = [pool.submit(self._run_pair, t, c) for t, c in pairs]
-        try:
-            while remaining:
-                item = self._out.get()
-                if isinstance(item, _Finished):
-                    remaining -= 1
-                    unfinished[item.table.name] -= 1
-                    if not unfinished[item.table.name]:
-                        for t in flatten([item.table]):
-                            done.add(t.name)
-                            yield TableDone(t.name, ok=self._errors.get(t.name, 0) == 0)
-                    continue
+        running = _Running(pairs)
+        futures = []
+
+        def forward(item: Any) -> Iterator[SyncMessage]:
+            if not isinstance(item, _Finished):
                 yield item
+                return
+            for t in running.finished(item.table):
+                yield TableDone(t.name, ok=self._errors.get(t.name, 0) == 0)
+
+        try:
+            # A table's resolvers start as soon as its schema (and its children's) is out;
+            # their messages wait in the queue until every schema is.
+            announced: set[str] = set()
+            for root in self.tables:
+                for t in flatten([root]):
+                    if t.name not in announced:
+                        announced.add(t.name)
+                        yield MigrateTable(t)
+                for c in running.clients.get(root.name, []):
+                    futures.append(pool.submit(self._run_pair, root, c))
+            while running.remaining:
+                yield from forward(self._out.get())
             for f in futures:
                 f.result()  # surface bugs in the scheduler itself
         finally:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
         for t in flatten(self.tables):
-            if t.name not in done:  # not in this shard
+            if t.name not in running.done:  # not in this shard
                 yield TableDone(t.name, ok=self._errors.get(t.name, 0) == 0)
 
     # -- worker side ---------------------------------------------------------------------

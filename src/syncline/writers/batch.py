@@ -3,9 +3,10 @@ that keeps meaning.
 
 Rules: a table's buffered rows are written before a migration, delete-stale or delete-record
 that touches it. Each flush is one transaction: one table's batch (``write_batch``), or several
-small tables together where the destination can (``write_tables``). Queued migrations run
-together when the first rows arrive (or a second later without rows), so the destination
-reads its catalog once for many tables.
+small tables together where the destination can (``write_tables``). Queued migrations run in
+announce order, in chunks that grow, when rows of a queued table arrive (or a chunk a second
+later without rows): a table's rows are buffered once its own schema step is done, without
+waiting for every table's, and the destination still reads its catalog once for many tables.
 
 The work per message does not depend on the number of tables: buffers are kept in the order
 they received their first row (so the oldest buffer holds the smallest sequence number) and
@@ -33,6 +34,7 @@ from syncline.plugin.contracts import BatchLimits, DestinationPlugin
 from syncline.plugin.errors import SynclineError, WriteError
 from syncline.schema.table import Table
 from syncline.writers.buffers import Buffer, TableBuffers, groups, within
+from syncline.writers.pending import PendingMigrations
 
 log = logging.getLogger("syncline.writers")
 
@@ -72,9 +74,7 @@ class BatchWriter:
         self.plugin = plugin
         self.limits = limits
         self._buffers = TableBuffers()
-        self._migrations: dict[str, Table] = {}
-        self._migrations_since = 0.0
-        self._migrate_force = False
+        self._migrations = PendingMigrations()
         self._last_seq = 0
         self.rows_written = 0
         self.transactions = 0  # write transactions started (grouped tables count once)
@@ -126,12 +126,9 @@ class BatchWriter:
         """Migrate before the next write; queued tables are migrated in one call."""
         for t in tables:
             self.flush_table(t.name)  # rows of the earlier schema first
-            if t.name in self._migrations or (self._migrations and force != self._migrate_force):
+            if t.name in self._migrations or (self._migrations and force != self._migrations.force):
                 self._run_migrations()
-            if not self._migrations:
-                self._migrations_since = time.monotonic()
-            self._migrations[t.name] = t
-            self._migrate_force = force
+            self._migrations.add(t, force, time.monotonic())
 
     def migrate(self, tables: Sequence[Table], force: bool) -> None:
         """Migrate now (with whatever is queued)."""
@@ -139,18 +136,26 @@ class BatchWriter:
         self._run_migrations()
 
     def _run_migrations(self) -> None:
-        if not self._migrations:
+        """Every queued migration."""
+        if self._migrations:
+            self._migrate(self._migrations.take_all())
+
+    def _migrate_chunk(self, through: str | None = None) -> None:
+        """The next chunk of queued migrations (through ``through``'s, if that is queued)."""
+        if through is None or through in self._migrations:
+            self._migrate(self._migrations.take_chunk(time.monotonic(), through))
+
+    def _migrate(self, tables: list[Table]) -> None:
+        if not tables:
             return
         self._settle()
-        tables, self._migrations = list(self._migrations.values()), {}
-        self._call("migrate", self.plugin.migrate_tables, tables, self._migrate_force)
+        self._call("migrate", self.plugin.migrate_tables, tables, self._migrations.force)
 
     # -- inserts ---------------------------------------------------------------------------
 
     def insert(self, table: Table, record: pa.RecordBatch, seq: int) -> None:
-        # Sources announce their tables first: the first rows end the run of migrations, and
-        # the tables then exist even if the sync fails before a flush.
-        self._run_migrations()
+        # The table's own schema step first; other tables' wait for their rows (or a flush).
+        self._migrate_chunk(table.name)
         self._last_seq = max(self._last_seq, seq)
         try:
             prepared = self.plugin.prepare(table, record)
@@ -191,7 +196,7 @@ class BatchWriter:
             self._submit(group)
 
     def _submit(self, group: list[Buffer]) -> None:
-        self._run_migrations()
+        # Buffered rows are of migrated tables only (insert migrates first): no migration here.
         self._settle()
         self._inflight_seq = min(b.first_seq for b in group)
         self._inflight_rows = sum(b.rows for b in group)
@@ -218,8 +223,8 @@ class BatchWriter:
 
     def flush_expired(self) -> None:
         now = time.monotonic()
-        if self._migrations and now - self._migrations_since >= _MIGRATION_WAIT_S:
-            self._run_migrations()  # tables announced a while ago, with no rows yet
+        if self._migrations and now - self._migrations.since >= _MIGRATION_WAIT_S:
+            self._migrate_chunk()  # tables announced a while ago, with no rows yet
         if self._buffers:
             self._flush_names(self._buffers.expired(now, self.limits.timeout_s))
 
