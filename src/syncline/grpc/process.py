@@ -1,4 +1,10 @@
-"""Start a ``registry: local`` plugin as CloudQuery does, relay its JSON logs, stop it."""
+"""Start a ``registry: local`` plugin as CloudQuery does, relay its JSON logs, stop it.
+
+Plugins are started on a unix socket, as CloudQuery starts them. Some cannot serve on one
+(those built on CloudQuery's Python SDK bind only TCP): the failure is seen in their output as
+soon as they print it, and they are started again on loopback TCP; the executable is then
+started on TCP directly for the rest of the process.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,16 @@ _LEVELS = {
 }
 
 
+# Executables that could not serve on a unix socket, by real path.
+_TCP_ONLY: set[str] = set()
+
+
+def _refuses_unix(line: str, socket_path: str) -> bool:
+    """A line saying the plugin failed to bind our socket (gRPC's port error or the SDK's)."""
+    low = line.lower()
+    return socket_path in line and "fail" in low and ("bind" in low or "add port" in low)
+
+
 class PluginProcess:
     def __init__(self, kind: str, name: str, path: str, log_level: str = "info") -> None:
         self.kind, self.name, self.path = kind, name, path
@@ -41,8 +57,12 @@ class PluginProcess:
         self.log_level = log_level
         self._dir = tempfile.mkdtemp(prefix="syncline-plugin-")
         self.socket = str(Path(self._dir) / "plugin.sock")
-        self.address = f"unix://{self.socket}"
-        self._spawn("unix", self.socket)
+        self._refused = threading.Event()  # the plugin said it cannot bind the socket
+        if os.path.realpath(path) in _TCP_ONLY:
+            self._spawn_tcp()
+        else:
+            self.address = f"unix://{self.socket}"
+            self._spawn("unix", self.socket)
 
     def _spawn(self, network: str, address: str) -> None:
         cmd = [
@@ -64,23 +84,30 @@ class PluginProcess:
         for t in self._relays:
             t.start()
 
+    def _spawn_tcp(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.address = f"127.0.0.1:{port}"
+        self._spawn("tcp", self.address)
+
     def _retry_on_tcp(self) -> bool:
-        """Some plugins (e.g. ones built on the Python SDK) cannot bind unix sockets."""
-        if self.address.startswith("unix://") and "bind" in self.last_lines().lower():
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-            self.log.warning(
-                "%s plugin %s could not serve on a unix socket; starting it on TCP port %d",
-                self.kind,
-                self.name,
-                port,
-            )
-            self._tail.clear()
-            self.address = f"127.0.0.1:{port}"
-            self._spawn("tcp", self.address)
-            return True
-        return False
+        """Start the plugin again on TCP if it could not bind the unix socket."""
+        if not self.address.startswith("unix://"):
+            return False
+        if not (self._refused.is_set() or "bind" in self.last_lines().lower()):
+            return False
+        self._end()  # it is exiting: no need to wait for it
+        _TCP_ONLY.add(os.path.realpath(self.path))
+        self._tail.clear()
+        self._spawn_tcp()
+        self.log.warning(
+            "%s plugin %s could not serve on a unix socket; started it on TCP %s",
+            self.kind,
+            self.name,
+            self.address,
+        )
+        return True
 
     def _relay(self, stream: object) -> None:
         for line in stream:  # type: ignore[attr-defined]
@@ -88,6 +115,8 @@ class PluginProcess:
             if not line:
                 continue
             self._tail.append(line)
+            if _refuses_unix(line, self.socket):
+                self._refused.set()
             try:
                 entry = json.loads(line)
                 level = _LEVELS.get(str(entry.get("level", "info")).lower(), logging.INFO)
@@ -107,6 +136,8 @@ class PluginProcess:
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            if self._refused.is_set() and self._retry_on_tcp():
+                continue
             code = self.proc.poll()
             if code is not None:
                 for t in self._relays:
@@ -140,6 +171,14 @@ class PluginProcess:
         return self.proc.poll() is None
 
     def stop(self) -> None:
+        self._end()
+        with contextlib.suppress(OSError):
+            os.unlink(self.socket)
+        with contextlib.suppress(OSError):
+            os.rmdir(self._dir)
+
+    def _end(self) -> None:
+        """Stop the process and its log relays."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -149,7 +188,3 @@ class PluginProcess:
                 self.proc.wait()
         for t in self._relays:
             t.join(timeout=2)
-        with contextlib.suppress(OSError):
-            os.unlink(self.socket)
-        with contextlib.suppress(OSError):
-            os.rmdir(self._dir)
