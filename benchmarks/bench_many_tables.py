@@ -16,7 +16,12 @@ How it measures:
 - a first run starts from an empty target; the second writes the same tables again into what
   the first left (syncline: upserts by primary key, the default write mode);
 - the SDK plugin sends one row per message; "plugin alone" drives it over gRPC with a client
-  that only counts the rows (spawn to end of stream), so the difference is syncline's.
+  that only counts the rows (spawn to end of stream), so the difference is syncline's; it runs
+  its resolvers on one thread (the SDK's ``concurrency``), its fastest setting: the rows are
+  built in Python, so more threads only contend for the interpreter with the gRPC sender;
+- "Python gRPC alone" streams the same number of prebuilt one-row insert messages from a
+  Python gRPC server to a counting client process: the most any Python plugin that sends one
+  row per message can reach on the machine.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from _harness import Sample, sync_cmd, timed
 ROOT = Path(__file__).resolve().parent.parent
 SDK_PLUGIN = ROOT / "tests" / "plugins" / "sdk_many_tables.py"
 SUFFIX = {"sqlite": "sqlite", "duckdb": "duckdb"}
+SDK_CONCURRENCY = 1
 
 
 def create_source(url: str, tables: int, rows: int) -> None:
@@ -113,7 +119,9 @@ def sdk_alone(exe: str, tables: int, rows: int) -> None:
     try:
         process.wait_ready()
         stub = plugin_pb2_grpc.PluginStub(open_channel(process.address))
-        spec = json.dumps({"num_tables": tables, "rows_per_table": rows}).encode()
+        spec = json.dumps(
+            {"num_tables": tables, "rows_per_table": rows, "concurrency": SDK_CONCURRENCY}
+        ).encode()
         stub.Init(plugin_pb2.Init.Request(spec=spec))
         start, inserts = time.perf_counter(), 0
         for resp in stub.Sync(plugin_pb2.Sync.Request(tables=["*"])):
@@ -124,6 +132,56 @@ def sdk_alone(exe: str, tables: int, rows: int) -> None:
     if inserts != tables * rows:
         raise SystemExit(f"the plugin sent {inserts} rows, not {tables * rows}")
     print(json.dumps({"inner": stream}))
+
+
+def grpc_alone(count: int) -> None:
+    """Serve ``count`` prebuilt one-row insert messages; a client process counts them."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+    import pyarrow as pa
+    from cloudquery.plugin_v3 import arrow, plugin_pb2, plugin_pb2_grpc
+
+    row = pa.record_batch(
+        [[1], ["0-1"], [0.5]],
+        schema=pa.schema(
+            [("id", pa.int64()), ("name", pa.string()), ("v", pa.float64())],
+            metadata={"cq:table_name": "sdk_t0000"},
+        ),
+    )
+    message = plugin_pb2.Sync.Response(
+        insert=plugin_pb2.Sync.MessageInsert(record=arrow.record_to_bytes(row))
+    )
+
+    class Rows(plugin_pb2_grpc.PluginServicer):  # type: ignore[misc]
+        def Sync(self, request: object, context: object) -> object:
+            for _ in range(count):
+                yield message
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=10))
+    plugin_pb2_grpc.add_PluginServicer_to_server(Rows(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        child = [sys.executable, __file__, "--child", "count", str(port), str(count)]
+        print(subprocess.run(child, check=True, capture_output=True, text=True).stdout)
+    finally:
+        server.stop(0)
+
+
+def count_rows(port: str, count: int) -> None:
+    import json
+
+    import grpc
+    from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
+
+    stub = plugin_pb2_grpc.PluginStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+    start = time.perf_counter()
+    n = sum(1 for _ in stub.Sync(plugin_pb2.Sync.Request()))
+    if n != count:
+        raise SystemExit(f"received {n} messages, not {count}")
+    print(json.dumps({"inner": time.perf_counter() - start}))
 
 
 def _sdk_exe(folder: Path) -> str:
@@ -143,7 +201,7 @@ spec:
   registry: local
   tables: ["*"]
   destinations: [sqlite]
-  spec: {{num_tables: {tables}, rows_per_table: {rows}}}
+  spec: {{num_tables: {tables}, rows_per_table: {rows}, concurrency: {SDK_CONCURRENCY}}}
 ---
 kind: destination
 spec:
@@ -213,12 +271,16 @@ def bench_sdk(work: Path, tables: int, rows: int) -> list[str]:
     ours = timed(sync_cmd(_sdk_config(folder, exe, tables, rows)), folder)
     alone = timed([sys.executable, __file__, "--child", "sdk", exe, str(tables), str(rows)], folder)
     assert alone.inner is not None
+    transport = timed([sys.executable, __file__, "--child", "grpc", str(total)], folder)
+    assert transport.inner is not None
     return [
         f"| syncline, SDK plugin -> SQLite (whole process) | {ours.seconds:.2f} "
         f"| {total / ours.seconds:,.0f} | {ours.cpu:.1f} | {ours.peak_mb:.0f} |",
         f"| plugin alone, spawn to end of stream | {alone.seconds:.2f} "
         f"| {total / alone.seconds:,.0f} | {alone.cpu:.1f} | {alone.peak_mb:.0f} |",
         f"| plugin alone, stream only | {alone.inner:.2f} | {total / alone.inner:,.0f} | | |",
+        f"| Python gRPC alone, prebuilt one-row messages, stream only | {transport.inner:.2f} "
+        f"| {total / transport.inner:,.0f} | | |",
     ]
 
 
@@ -226,6 +288,10 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         if sys.argv[2] == "copy":
             copy_by_hand(*sys.argv[3:6])
+        elif sys.argv[2] == "grpc":
+            grpc_alone(int(sys.argv[3]))
+        elif sys.argv[2] == "count":
+            count_rows(sys.argv[3], int(sys.argv[4]))
         else:
             sdk_alone(sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
         return

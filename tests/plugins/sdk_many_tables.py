@@ -26,8 +26,18 @@ class Client:
         return "sdk-many"
 
 
+class ManyTable(Table):
+    """A table whose Arrow schema is built once: the SDK asks for it for every row."""
+
+    def to_arrow_schema(self) -> pa.Schema:
+        schema = self.__dict__.get("_arrow_schema")
+        if schema is None:
+            schema = self.__dict__["_arrow_schema"] = super().to_arrow_schema()
+        return schema
+
+
 def table(i: int) -> Table:
-    return Table(
+    return ManyTable(
         f"sdk_t{i:04d}",
         [
             Column("id", pa.int64(), primary_key=True),
