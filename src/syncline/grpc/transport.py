@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
+import grpc.experimental
 
 log = logging.getLogger("syncline.grpc")
 
@@ -27,8 +28,14 @@ def target(address: str) -> str:
     return address
 
 
+# A streamed response (Sync, Read) is read on the calling thread, not handed over from a
+# channel thread: about a quarter less CPU per message, which counts when a plugin sends one
+# row per message.
+_CHANNEL_OPTIONS = [*OPTIONS, (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
+
+
 def open_channel(address: str) -> grpc.Channel:
-    return grpc.insecure_channel(target(address), options=OPTIONS)
+    return grpc.insecure_channel(target(address), options=_CHANNEL_OPTIONS)
 
 
 class _LogCalls(grpc.ServerInterceptor):  # type: ignore[misc]
