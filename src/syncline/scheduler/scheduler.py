@@ -5,8 +5,7 @@ children); then Inserts, each a record batch of one table; a parent's rows are e
 the child rows resolved from them; a Checkpoint comes after the rows its resolver yielded before
 it; a table's TableDone (and its children's) once every resolver of it has finished, after
 all its messages. A table's resolvers start as soon as its MigrateTable is out, not after every
-table's: a destination that migrates tables as their rows come (writers.batch) gets the first
-tables' rows early.
+table's, so the first tables' rows are ready while the last tables' schemas are announced.
 """
 
 from __future__ import annotations
