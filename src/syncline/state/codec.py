@@ -70,26 +70,28 @@ class VersionedCursors:
             self._latest = {}
             return
         rows = pa.Table.from_batches(parts)
+        n = rows.num_rows
         ranked = pa.table(
             {
                 "key": rows.column("key"),
-                "version": pc.fill_null(rows.column("version"), 0),
-                "position": pa.array(np.arange(rows.num_rows, dtype=np.int64)),
+                "version": rows.column("version").fill_null(_zero_version()),
+                "position": _positions(n),
             }
         )
-        # Highest version first, later rows first among equals; the first row per key wins.
+        # Each key's rows together, best first: highest version, then the later row.
         order = pc.sort_indices(
-            ranked, sort_keys=[("version", "descending"), ("position", "descending")]
+            ranked,
+            sort_keys=[("key", "ascending"), ("version", "descending"), ("position", "descending")],
         )
-        first = (
-            ranked.take(order)
-            .group_by("key", use_threads=False)
-            .aggregate([("position", "first")])
-            .column("position_first")
-        )
-        self._latest = {
-            r["key"]: (r["value"], int(r["version"] or 0)) for r in rows.take(first).to_pylist()
-        }
+        ranked = ranked.take(order)
+        # The first row of each key's run wins. (Not group_by: it loads Arrow's query engine,
+        # and with it pyarrow.dataset and pandas, slow to import for a state table of a few rows.)
+        keys = ranked.column("key")
+        new_key = pc.fill_null(pc.not_equal(keys.slice(1), keys.slice(0, n - 1)), _true())
+        first = pa.concat_arrays([_true_array(), *new_key.chunks])
+        self._latest = {}
+        for r in rows.take(ranked.column("position").filter(first)).to_pylist():
+            self._latest.setdefault(r["key"], (r["value"], int(r["version"] or 0)))
 
     def get(self, key: str) -> str | None:
         entry = self._latest.get(key)
@@ -117,6 +119,26 @@ class VersionedCursors:
 
 
 _ROWS = pa.schema([("key", pa.utf8()), ("value", pa.utf8()), ("version", pa.uint64())])
+
+
+# Made from raw buffers, not Python or NumPy values: pyarrow imports pandas (where installed)
+# the first time it converts those, half a second of a sync that finds nothing new.
+def _zero_version() -> pa.Scalar:
+    return pa.Array.from_buffers(pa.uint64(), 1, [None, pa.py_buffer(bytes(8))])[0]
+
+
+def _positions(n: int) -> pa.Array:
+    return pa.Array.from_buffers(
+        pa.int64(), n, [None, pa.py_buffer(np.arange(n, dtype=np.int64))]
+    )
+
+
+def _true_array() -> pa.Array:
+    return pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(b"\x01")])
+
+
+def _true() -> pa.Scalar:
+    return _true_array()[0]
 
 
 def _normalised(record: pa.RecordBatch) -> pa.RecordBatch:

@@ -8,10 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import adbc_driver_sqlite.dbapi as adbc
 import pyarrow as pa
 from pydantic import Field
 
+from syncline.connectors.sqlite.session import Connection
 from syncline.connectors.sqlite.types import (
     from_storage,
     record_to_storage,
@@ -69,7 +69,7 @@ class SQLiteDestination:
         try:
             if path.parent and not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = adbc.connect(str(path))
+            self._conn = Connection(str(path))
             cur = self._conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cur.close()
