@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table as RichTable
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from syncline import api
 from syncline.api.results import SourceSyncResult, SyncResult
@@ -27,18 +25,19 @@ from syncline.cli.progress import LogProgress, TerminalProgress
 from syncline.cli.state_actions import add_state_actions, history, rollback, show, verify
 from syncline.plugin.errors import SynclineError
 
+if TYPE_CHECKING:  # rich is imported only when something is drawn on a terminal
+    from rich.console import Console
+
 __all__ = ["add_state_actions", "add_sync_arguments", "dispatch"]
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
 log = logging.getLogger("syncline.cli")
 
 
-def dispatch(
-    args: argparse.Namespace, invocation_id: str, console: Console, counter: Counter, started: float
-) -> int:
+def dispatch(args: argparse.Namespace, invocation_id: str, counter: Counter, started: float) -> int:
     print(f"Loading spec(s) from {', '.join(args.paths)}")
     if args.command == "sync":
-        return sync(args, invocation_id, console, counter, started)
+        return sync(args, invocation_id, counter, started)
     if args.command == "migrate":
         api.migrate(args.paths, invocation_id=invocation_id)
         print("Migration completed successfully.")
@@ -51,7 +50,7 @@ def dispatch(
         print("Config is valid.")
         return 0
     if args.command == "test-connection":
-        return test_connection(args, console)
+        return test_connection(args)
     if args.command == "state":
         return state(args)
     raise SynclineError(f"unknown command {args.command}")
@@ -117,18 +116,31 @@ def _tell_stopping(signum: int) -> None:
     )
 
 
-def sync(
-    args: argparse.Namespace,
-    invocation_id: str,
-    console: Console,
-    counter: Counter,
-    started: float,
-) -> int:
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+def _terminal() -> Console | None:
+    """A console when stdout is a terminal, as rich decides it. Rich says so only for a TTY or
+    when the environment asks (TTY_COMPATIBLE, FORCE_COLOR): otherwise it is not imported."""
+    try:
+        tty = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not (tty or "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ):
+        return None
+    console = _console()
+    return console if console.is_terminal else None
+
+
+def sync(args: argparse.Namespace, invocation_id: str, counter: Counter, started: float) -> int:
     if args.table and not args.full_refresh:
         raise SynclineError("--table needs --full-refresh")
     local = args.executor == "local"
-    live = local and console.is_terminal and not args.log_console
-    view = TerminalProgress(console) if live else LogProgress()
+    console = _terminal() if local and not args.log_console else None
+    view = TerminalProgress(console) if console is not None else LogProgress()
     try:
         result = _run_sync(args, view, invocation_id)
     except api.SyncFailedError as e:
@@ -207,7 +219,10 @@ def tables(args: argparse.Namespace) -> int:
     return 0
 
 
-def test_connection(args: argparse.Namespace, console: Console) -> int:
+def test_connection(args: argparse.Namespace) -> int:
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
     grid = RichTable(title="Test Connection Results")
     for col in ("kind", "name", "path", "result"):
         grid.add_column(col)
@@ -216,7 +231,7 @@ def test_connection(args: argparse.Namespace, console: Console) -> int:
         outcome = "Success" if r.ok else f"Failure: {r.error}"
         # Text, not markup: messages such as "[libpq] ..." are shown as they are.
         grid.add_row(r.kind, Text(r.name), Text(r.path), Text(outcome))
-    console.print(grid)
+    _console().print(grid)
     if not all(r.ok for r in results):
         raise SynclineError("at least one test connection failed")
     return 0

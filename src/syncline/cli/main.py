@@ -9,8 +9,6 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from rich.console import Console
-
 from syncline import __version__
 from syncline.cli import commands
 from syncline.cli.logs import (
@@ -216,10 +214,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     for handler in logging.getLogger("syncline").handlers:
         handler.addFilter(redact.RedactingFilter())
-    console = Console(stderr=False, highlight=False)
     started = time.monotonic()
     try:
-        return commands.dispatch(args, invocation_id, console, counter, started)
+        return commands.dispatch(args, invocation_id, counter, started)
     except (ConfigError, ConfigErrors) as e:
         _fail(str(e))
         return 1

@@ -13,14 +13,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
-
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table as RichTable
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from syncline.api.results import SourceSyncResult
+
+if TYPE_CHECKING:  # rich is imported only when a terminal view is drawn
+    from rich.console import Console, Group
+    from rich.live import Live
+    from rich.table import Table as RichTable
+    from rich.text import Text
 
 log = logging.getLogger("syncline.progress")
 
@@ -159,6 +160,10 @@ class TerminalProgress(_Base):
         self.live: Live | None = None
 
     def render(self) -> Group:
+        from rich.console import Group
+        from rich.table import Table as RichTable
+        from rich.text import Text
+
         c = self.counts
         f = c.figures()
         head = Text(
@@ -184,6 +189,8 @@ class TerminalProgress(_Base):
     def source_started(self, source: str, destinations: list[str]) -> None:
         self.title = f"{source} -> {', '.join(destinations)}"
         self.counts = SyncCounts(source)
+        from rich.live import Live
+
         # Rendered on the refresh thread only: a callback costs a counter update, no drawing.
         self.live = Live(
             get_renderable=self.render, console=self.console, refresh_per_second=4, transient=True

@@ -6,12 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-
-from rich.console import Console
-from rich.table import Table as RichTable
+from typing import TYPE_CHECKING
 
 from syncline import api
 from syncline.plugin.errors import SynclineError
+
+if TYPE_CHECKING:  # rich is imported only when a table is shown
+    from rich.table import Table as RichTable
 
 _NO_BACKEND = "no backend_options, cursors are not kept"
 
@@ -58,7 +59,15 @@ def add_history_actions(
 
 
 def _grid(grid: RichTable) -> None:
+    from rich.console import Console
+
     Console(file=sys.stdout, highlight=False, width=200).print(grid)
+
+
+def _new_grid(title: str | None = None) -> RichTable:
+    from rich.table import Table as RichTable
+
+    return RichTable(title=title)
 
 
 def show(states: list[api.SourceState]) -> None:
@@ -67,7 +76,7 @@ def show(states: list[api.SourceState]) -> None:
             print(f"source {s.source}: {_NO_BACKEND}")
             continue
         print(f"source {s.source}: state table {s.table}")
-        grid = RichTable()
+        grid = _new_grid()
         grid.add_column("key")
         grid.add_column("value")
         for k, v in s.cursors.items():
@@ -100,7 +109,7 @@ def history(results: list[api.SourceHistory]) -> None:
         if r.versions is None:
             print(f"source {r.source}: this backend keeps no history")
             continue
-        grid = RichTable(title=f"source {r.source}")
+        grid = _new_grid(title=f"source {r.source}")
         for col in ("key", "version", "value", "committed at"):
             grid.add_column(col)
         for v in r.versions:
