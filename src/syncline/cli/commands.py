@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from syncline import api
 from syncline.api.results import SourceSyncResult, SyncResult
 from syncline.api.run import check_shard
-from syncline.cli.docs import write_docs
 from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
 from syncline.cli.state_actions import add_state_actions, history, rollback, show, verify
@@ -212,6 +211,8 @@ def _print_summary(result: SyncResult, counter: Counter, started: float) -> None
 
 
 def tables(args: argparse.Namespace) -> int:
+    from syncline.cli.docs import write_docs
+
     found = api.tables(args.paths, selected=args.filter == "spec", flat=False)
     for source, documented in found.items():
         path = write_docs(source, documented, args.output_dir, args.format)

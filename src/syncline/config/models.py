@@ -12,7 +12,9 @@ from syncline.config.durations import Duration
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: a run validates a few of these models, and building one costs
+    # milliseconds of start-up.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Registry(StrEnum):

@@ -26,7 +26,9 @@ class TableOptions(BaseModel):
 class BatchSpec(BaseModel):
     """``batch_size`` (rows), ``batch_size_bytes`` and ``batch_timeout`` of a destination."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use, like each destination's spec that extends it: a run builds only the
+    # specs of the plugins it uses.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     batch_size: int = Field(10_000, ge=1, description="Rows per write transaction.")
     batch_size_bytes: int = Field(

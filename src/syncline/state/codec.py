@@ -128,9 +128,7 @@ def _zero_version() -> pa.Scalar:
 
 
 def _positions(n: int) -> pa.Array:
-    return pa.Array.from_buffers(
-        pa.int64(), n, [None, pa.py_buffer(np.arange(n, dtype=np.int64))]
-    )
+    return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(n, dtype=np.int64))])
 
 
 def _true_array() -> pa.Array:
