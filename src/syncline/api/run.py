@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncline.api.inputs import ConfigInput, config_texts, load_config
 from syncline.api.results import (
@@ -47,11 +47,13 @@ from syncline.engine.sync import (
     SyncSettings,
     run_sync,
 )
-from syncline.executors import ExecutorName, ShardedRun, combine, run_sharded
 from syncline.plugin.contracts import SourceInfo
 from syncline.plugin.errors import SynclineError
 from syncline.schema.selection import SelectionError, select_tables
 from syncline.schema.table import Table, flatten
+
+if TYPE_CHECKING:  # executors are imported only by a sharded sync
+    from syncline.executors import ExecutorName, ShardedRun
 
 
 def sync(
@@ -108,6 +110,8 @@ def sync(
             raise SynclineError("--full-refresh runs with --executor local only")
         if shards is not None and shards < 1:
             raise SynclineError(f"invalid --shards {shards}: must be at least 1")
+        from syncline.executors import ShardedRun
+
         run = ShardedRun(
             texts=tuple(config_texts(config)),
             executor=executor,
@@ -172,6 +176,8 @@ def _sync_sharded(
     check_selections(resolve_plugins(cfg))
     for src in cfg.sources:
         progress.source_started(src.spec.name, src.spec.destinations)
+    from syncline.executors import combine, run_sharded
+
     results, errors = combine(run_sharded(run, progress.rows, stop, handles_signals))
     reports.write(results)
     result = sync_result(results)
