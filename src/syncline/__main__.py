@@ -1,3 +1,3 @@
-from syncline.cli.main import main
+from syncline.cli.main import run
 
-raise SystemExit(main())
+run()
