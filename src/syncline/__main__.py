@@ -1,3 +1,3 @@
-from syncline.cli.main import run
+from syncline.cli import run
 
 run()
