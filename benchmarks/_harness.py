@@ -30,11 +30,13 @@ class Sample:
     inner: float | None = None  # what a raw path timed itself (after its rows were in memory)
 
 
-def timed(cmd: list[str], cwd: Path) -> Sample:
+def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
     """Run ``cmd`` to the end; fail loudly with its output if it fails."""
     with tempfile.TemporaryFile("w+") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
