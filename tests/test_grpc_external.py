@@ -288,8 +288,8 @@ def test_plugins_start_together_and_unused_ones_are_stopped(write, run_cli, work
 def test_write_stream_joins_records_into_larger_batches():
     import pyarrow as pa
 
-    from syncline.grpc.client import MESSAGE_BYTES
     from syncline.grpc.coalesce import larger_batches
+    from syncline.grpc.destination import MESSAGE_BYTES
 
     records = [pa.record_batch({"id": pa.array(range(i * 100, i * 100 + 100))}) for i in range(5)]
     joined = list(larger_batches(records, MESSAGE_BYTES))

@@ -6,20 +6,16 @@ import contextlib
 import json
 import logging
 import subprocess
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterator
 
 import grpc
-import pyarrow as pa
 from cloudquery.discovery_v1 import discovery_pb2, discovery_pb2_grpc
 from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
 from pydantic import BaseModel, ConfigDict
 
 from syncline.config.models import Registry
-from syncline.grpc.coalesce import InsertCoalescer, larger_batches
-from syncline.grpc.ipc import record_bytes, record_from_bytes, table_bytes, table_from_bytes
+from syncline.grpc.coalesce import InsertCoalescer
+from syncline.grpc.ipc import record_from_bytes, table_from_bytes
 from syncline.grpc.prestart import take
 from syncline.grpc.process import PluginProcess
 from syncline.grpc.transport import open_channel
@@ -32,7 +28,6 @@ from syncline.messages import (
     TableDone,
 )
 from syncline.plugin.contracts import (
-    BatchLimits,
     DestinationInfo,
     PluginContext,
     PluginInfo,
@@ -42,8 +37,7 @@ from syncline.plugin.contracts import (
     SyncOptions,
     TransformerInfo,
 )
-from syncline.plugin.errors import PluginInitError, SynclineError, WriteError
-from syncline.plugin.specs import parse_duration
+from syncline.plugin.errors import PluginInitError, SynclineError
 from syncline.schema.table import Table
 
 PROTOCOL = 3
@@ -79,14 +73,6 @@ def _protocol_versions(channel: grpc.Channel, kind: str, name: str, address: str
             f"syncline needs version {PROTOCOL}"
         )
     return versions
-
-
-# Rows the engine gathers into one Write stream. The plugin commits by its own batch_size
-# inside a stream (so it writes while more arrives) and the call returns once everything in
-# it is committed, which is when the engine counts those rows durable.
-STREAM_LIMITS = BatchLimits(rows=100_000, bytes=100 * 1024 * 1024)
-# Largest record batch per insert message, well under the protocol's message size limit.
-MESSAGE_BYTES = 16 * 1024 * 1024
 
 
 class ExternalSpec(BaseModel):
@@ -250,89 +236,6 @@ class ExternalSource(_External):
             yield TableDone(name, ok=name not in failed)
 
 
-class ExternalDestination(_External):
-    def __init__(
-        self, registry: Registry, path: str, spec: ExternalSpec, ctx: PluginContext
-    ) -> None:
-        super().__init__("destination", registry, path, spec, ctx)
-        timeout = getattr(spec, "batch_timeout", None)
-        self.limits = BatchLimits(
-            STREAM_LIMITS.rows,
-            STREAM_LIMITS.bytes,
-            parse_duration(timeout) if timeout is not None else STREAM_LIMITS.timeout_s,
-        )
-        self._lock = threading.Lock()
-
-    def _write(self, requests: list[Any], what: str) -> None:
-        """One Write stream; it returns once the plugin has committed everything in it."""
-        _call(self.name, "Write", operation=what, messages=len(requests))
-        try:
-            with self._lock:
-                self.stub.Write(iter(requests))
-        except grpc.RpcError as e:
-            raise WriteError(f"destination {self.name}: {what} failed: {self._why(e)}") from e
-
-    def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
-        self._write(
-            [
-                plugin_pb2.Write.Request(
-                    migrate_table=plugin_pb2.Write.MessageMigrateTable(
-                        table=table_bytes(t), migrate_force=force
-                    )
-                )
-                for t in tables
-            ],
-            "migrate",
-        )
-
-    def prepare(self, table: Table, record: pa.RecordBatch) -> pa.RecordBatch:
-        return record
-
-    def write_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> None:
-        self._write(
-            [
-                plugin_pb2.Write.Request(
-                    insert=plugin_pb2.Write.MessageInsert(record=record_bytes(r))
-                )
-                for r in larger_batches(records, MESSAGE_BYTES)
-            ],
-            "insert",
-        )
-
-    def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> None:
-        msg = plugin_pb2.Write.MessageDeleteStale(
-            source_name=source_name, table_name=table.name, table=table_bytes(table)
-        )
-        msg.sync_time.FromDatetime(sync_time)
-        self._write([plugin_pb2.Write.Request(delete=msg)], "delete stale")
-
-    def delete_record(self, table: Table, where: Mapping[str, Any]) -> None:
-        predicates = []
-        for column, value in where.items():
-            col = table.column(column)
-            arr = pa.array([value], col.type if col is not None else None)
-            predicates.append(
-                plugin_pb2.Predicate(
-                    operator=plugin_pb2.Predicate.EQ,
-                    column=column,
-                    record=record_bytes(pa.record_batch({column: arr})),
-                )
-            )
-        msg = plugin_pb2.Write.MessageDeleteRecord(
-            table_name=table.name,
-            where_clause=[plugin_pb2.PredicatesGroup(predicates=predicates)],
-        )
-        self._write([plugin_pb2.Write.Request(delete_record=msg)], "delete record")
-
-    def read(self, table: Table) -> Iterator[pa.RecordBatch]:
-        _call(self.name, "Read", table=table.name)
-        try:
-            for resp in self.stub.Read(plugin_pb2.Read.Request(table=table_bytes(table))):
-                yield record_from_bytes(resp.record)
-        except grpc.RpcError as e:
-            raise SynclineError(f"destination {self.name}: read failed: {self._why(e)}") from e
-
-
 def external_plugin_info(kind: PluginKind, registry: Registry, path: str) -> PluginInfo:
     """An external plugin as the registry describes a built-in one: it takes every write
     mode (it refuses what it cannot do itself) and keeps its cursors in a state backend."""
@@ -344,6 +247,8 @@ def external_plugin_info(kind: PluginKind, registry: Registry, path: str) -> Plu
             state_backend=True,
         )
     if kind == "destination":
+        from syncline.grpc.destination import ExternalDestination
+
         return DestinationInfo(
             path=path,
             spec_model=ExternalSpec,

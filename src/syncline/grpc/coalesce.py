@@ -93,18 +93,34 @@ class InsertCoalescer:
 
 
 def larger_batches(records: Sequence[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
-    """Consecutive records joined into batches of up to ``limit`` bytes (fewer, larger
-    messages)."""
+    """The records as messages of up to ``limit`` bytes, lazily: a record of at least half
+    the limit goes as it is (no copy), a larger one as slices, and runs of smaller ones are
+    joined (fewer, larger messages)."""
     group: list[pa.RecordBatch] = []
     size = 0
     for record in records:
-        if group and size + record.nbytes > limit:
-            yield _joined(group)
-            group, size = [], 0
-        group.append(record)
-        size += record.nbytes
+        for piece in _pieces(record, limit):
+            alone = piece.nbytes * 2 >= limit
+            if group and (alone or size + piece.nbytes > limit):
+                yield _joined(group)
+                group, size = [], 0
+            if alone:
+                yield piece
+                continue
+            group.append(piece)
+            size += piece.nbytes
     if group:
         yield _joined(group)
+
+
+def _pieces(record: pa.RecordBatch, limit: int) -> Iterator[pa.RecordBatch]:
+    """Zero-copy slices of ``record`` of at most about ``limit`` bytes each."""
+    if record.nbytes <= limit or record.num_rows <= 1:
+        yield record
+        return
+    rows = max(1, record.num_rows * limit // record.nbytes)
+    for offset in range(0, record.num_rows, rows):
+        yield record.slice(offset, rows)
 
 
 def _joined(group: list[pa.RecordBatch]) -> pa.RecordBatch:

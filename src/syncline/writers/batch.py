@@ -17,6 +17,11 @@ checkpoints waiting on them commit.
 Flushes run on one background thread, at most one at a time, so the caller prepares the next
 batch while the destination writes the last (drivers release the GIL while they write). Every
 other operation waits for the write in flight first, so order is kept.
+
+A destination that streams batches on (``StreamedWrites``, e.g. a plugin over gRPC) is handed
+each batch with ``send_batch``, which may return before the rows are committed; its rows count
+as durable only once it reports everything sent committed, or after ``commit``, which a flush
+calls, and so does a batch timeout with rows still uncommitted.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pyarrow as pa
 
@@ -47,6 +52,16 @@ class GroupWrites(Protocol):
     """What a destination offers to write several tables' batches in one transaction."""
 
     def write_tables(self, batches: Sequence[TableRecords]) -> None: ...
+
+
+class StreamedWrites(Protocol):
+    """A destination that streams batches on and commits them later. ``send_batch`` returns
+    once the rows are on their way, True if everything sent so far is committed by then (the
+    destination commits by itself now and then); ``commit`` returns once everything is."""
+
+    def send_batch(self, table: Table, records: Sequence[pa.RecordBatch]) -> bool: ...
+
+    def commit(self) -> None: ...
 
 
 class GroupDeletes(Protocol):
@@ -79,10 +94,17 @@ class BatchWriter:
         self.rows_written = 0
         self.transactions = 0  # write transactions started (grouped tables count once)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{name}")
-        self._inflight: Future[None] | None = None
+        self._inflight: Future[bool] | None = None
         self._inflight_seq = 0
         self._inflight_rows = 0
         self._write_tables, self._group_tables = _grouping(plugin)
+        send = getattr(plugin, "send_batch", None)
+        self._send: Callable[[Table, Sequence[pa.RecordBatch]], bool] | None = (
+            send if callable(send) else None
+        )
+        # The first sequence number sent but not committed yet, and since when.
+        self._uncommitted_seq: int | None = None
+        self._uncommitted_since = 0.0
 
     @property
     def buffered_bytes(self) -> int:
@@ -103,6 +125,9 @@ class BatchWriter:
             else:
                 seq = self._inflight_seq
                 pending = seq if pending is None else min(pending, seq)
+        if self._uncommitted_seq is not None:
+            seq = self._uncommitted_seq
+            pending = seq if pending is None else min(pending, seq)
         return pending - 1 if pending is not None else self._last_seq
 
     def _settle(self) -> None:
@@ -110,8 +135,22 @@ class BatchWriter:
         if self._inflight is None:
             return
         future, self._inflight = self._inflight, None
-        future.result()
+        committed = future.result()
         self.rows_written += self._inflight_rows
+        if committed:
+            self._uncommitted_seq = None
+        elif self._uncommitted_seq is None:
+            self._uncommitted_seq = self._inflight_seq
+            self._uncommitted_since = time.monotonic()
+        else:
+            self._uncommitted_seq = min(self._uncommitted_seq, self._inflight_seq)
+
+    def _commit_sent(self) -> None:
+        """Wait until every row sent to a streaming destination is committed."""
+        self._settle()
+        if self._uncommitted_seq is not None:
+            self._call("insert", cast(StreamedWrites, self.plugin).commit)
+            self._uncommitted_seq = None
 
     def close(self) -> None:
         """Also create the tables announced but not migrated yet (the sync failed first)."""
@@ -203,9 +242,13 @@ class BatchWriter:
         self.transactions += 1
         self._inflight = self._pool.submit(self._write, group)
 
-    def _write(self, group: list[Buffer]) -> None:
+    def _write(self, group: list[Buffer]) -> bool:
+        """Write one group; False if its rows are sent but not committed yet."""
         started = time.monotonic()
-        if len(group) == 1:
+        committed = True
+        if len(group) == 1 and self._send is not None:
+            committed = self._call("insert", self._send, group[0].table, group[0].records)
+        elif len(group) == 1:
             self._call("insert", self.plugin.write_batch, group[0].table, group[0].records)
         else:
             assert self._write_tables is not None
@@ -218,8 +261,10 @@ class BatchWriter:
                 "rows": sum(b.rows for b in group),
                 "bytes": sum(b.bytes for b in group),
                 "duration_ms": round((time.monotonic() - started) * 1000),
+                "committed": committed,
             },
         )
+        return bool(committed)
 
     def flush_expired(self) -> None:
         now = time.monotonic()
@@ -227,12 +272,15 @@ class BatchWriter:
             self._migrate_chunk()  # tables announced a while ago, with no rows yet
         if self._buffers:
             self._flush_names(self._buffers.expired(now, self.limits.timeout_s))
+        uncommitted = self._uncommitted_seq is not None
+        if uncommitted and now - self._uncommitted_since >= self.limits.timeout_s:
+            self._commit_sent()
 
     def flush(self) -> None:
         """Write everything buffered and wait until it is committed."""
         self._run_migrations()
         self._flush_names(self._buffers.names())
-        self._settle()
+        self._commit_sent()
 
     # -- deletes ---------------------------------------------------------------------------
 
@@ -247,7 +295,7 @@ class BatchWriter:
         for all where the destination can."""
         self._run_migrations()
         self._flush_names([t.name for t in tables])
-        self._settle()
+        self._commit_sent()
         group = getattr(self.plugin, "delete_stale_tables", None)
         if callable(group) and len(tables) > 1:
             counts = self._call("delete stale", group, tables, source_name, sync_time)
