@@ -139,11 +139,6 @@ class BatchWriter:
         self.rows_written += self._inflight_rows
         if committed:
             self._uncommitted_seq = None
-        elif self._uncommitted_seq is None:
-            self._uncommitted_seq = self._inflight_seq
-            self._uncommitted_since = time.monotonic()
-        else:
-            self._uncommitted_seq = min(self._uncommitted_seq, self._inflight_seq)
 
     def _commit_sent(self) -> None:
         """Wait until every row sent to a streaming destination is committed."""
@@ -239,6 +234,12 @@ class BatchWriter:
         self._settle()
         self._inflight_seq = min(b.first_seq for b in group)
         self._inflight_rows = sum(b.rows for b in group)
+        if self._send is not None and len(group) == 1:  # sent on, committed later
+            if self._uncommitted_seq is None:
+                self._uncommitted_since = time.monotonic()
+            self._uncommitted_seq = min(
+                self._uncommitted_seq or self._inflight_seq, self._inflight_seq
+            )
         self.transactions += 1
         self._inflight = self._pool.submit(self._write, group)
 
