@@ -7,6 +7,7 @@ CloudQuery starts a local plugin as ``<path> serve --network unix --address <soc
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -77,6 +78,9 @@ def serve(args: argparse.Namespace, kind: str, path: str, load: Callable[[], Plu
 
         plugin.resolve(PluginServer(load()))
         discovery.resolve(Discovery())
+        # What loading made lives as long as the process: out of the collector's passes, a
+        # stream of many messages does not pay again and again to walk it.
+        gc.freeze()
     except Exception as e:
         root.error("cannot load %s plugin %s: %s", kind, path, e)
         server.stop(grace=0)
