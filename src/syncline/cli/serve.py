@@ -65,6 +65,9 @@ def serve_arguments(parser: argparse.ArgumentParser, *, log_flags: bool = True) 
 
 def serve(args: argparse.Namespace, kind: str, path: str, load: Callable[[], PluginInfo]) -> int:
     """Listen at once, then load the plugin and serve it until SIGTERM or SIGINT."""
+    # Plugins do no linear algebra: without this, NumPy's BLAS starts a thread per core that
+    # spins a while after import, on cores the engine and the other plugins need.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from syncline.grpc.early import listen
 
     root = _plugin_logging(args)
