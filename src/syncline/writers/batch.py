@@ -182,7 +182,7 @@ class BatchWriter:
     def _migrate(self, tables: list[Table]) -> None:
         if not tables:
             return
-        self._settle()
+        self._commit_sent()  # a streaming destination ends its stream first anyway
         self._call("migrate", self.plugin.migrate_tables, tables, self._migrations.force)
 
     # -- inserts ---------------------------------------------------------------------------
@@ -237,9 +237,8 @@ class BatchWriter:
         if self._send is not None and len(group) == 1:  # sent on, committed later
             if self._uncommitted_seq is None:
                 self._uncommitted_since = time.monotonic()
-            self._uncommitted_seq = min(
-                self._uncommitted_seq or self._inflight_seq, self._inflight_seq
-            )
+                self._uncommitted_seq = self._inflight_seq
+            self._uncommitted_seq = min(self._uncommitted_seq, self._inflight_seq)
         self.transactions += 1
         self._inflight = self._pool.submit(self._write, group)
 
