@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
+from syncline.connectors.duckdb.memory import SIZE_PATTERN, MemoryLimit
 from syncline.connectors.duckdb.types import duckdb_type, from_duckdb, to_duckdb
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import WriteError
@@ -42,6 +43,12 @@ class DuckDBSpec(BatchSpec):
     batch_size_bytes: int = Field(
         100 * 1024 * 1024, ge=1, description="Arrow bytes per write transaction."
     )
+    memory_limit: str | None = Field(
+        "256MB",
+        pattern=SIZE_PATTERN,
+        description="Memory DuckDB may keep for cached table blocks and queries on top of "
+        "its key indexes (e.g. 512MB, 2GiB); null for DuckDB's own limit (80% of RAM).",
+    )
 
 
 class DuckDBDestination:
@@ -53,6 +60,7 @@ class DuckDBDestination:
         self.ctx = ctx
         self.limits: BatchLimits = spec.limits()
         self._conn: Any = None
+        self._memory = MemoryLimit(None, "")
         self._lock = threading.Lock()
         # Tables this instance created: they hold only rows this instance wrote, so a batch
         # is inserted without deleting its keys first (the key index catches a repeat).
@@ -65,6 +73,8 @@ class DuckDBDestination:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = duckdb.connect(str(path))
+            self._memory = MemoryLimit(self.spec.memory_limit, str(path))
+            self._memory.apply(self._conn)
         except Exception as e:
             raise WriteError(f"destination {self.ctx.name}: cannot open {path}: {e}") from e
 
@@ -154,6 +164,7 @@ class DuckDBDestination:
             return
         staged = [(t, _combined(r)) for t, r in batches]
         with self._lock:
+            self._memory.apply(self._db(), sum(data.nbytes for _, data in staged))
             try:
                 self._in_transaction(lambda db: self._write_all(db, staged, careful=False))
             except duckdb.ConstraintException:

@@ -1,0 +1,61 @@
+"""DuckDB's memory limit as a budget for cached table blocks, on top of the key indexes.
+
+Without a limit DuckDB keeps every block it wrote in memory, up to 80% of RAM: at 1,000 small
+tables that is over 500 MB of blocks that are on disk already. A limit makes DuckDB drop such
+blocks (or spill unwritten ones to a temporary file). Primary-key indexes cannot be dropped:
+a limit they outgrow fails the commit and invalidates the database. So the limit applied
+before each write is the budget plus what indexes can take: the index memory in use, the
+size of the database file (which holds every index not loaded yet) and twice the rows about
+to be written (the most their keys add to an index).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+SIZE_PATTERN = r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$"
+_UNITS = {
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+
+
+def size_bytes(text: str) -> int:
+    """Bytes of a size such as ``256MB`` or ``2GiB`` (matched by SIZE_PATTERN)."""
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)", text.strip())
+    if found is None or found.group(2).upper() not in _UNITS:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(found.group(1)) * _UNITS[found.group(2).upper()])
+
+
+class MemoryLimit:
+    def __init__(self, budget: str | None, path: str) -> None:
+        self.budget = None if budget is None else size_bytes(budget)
+        self.path = path
+        self._applied = 0
+
+    def apply(self, db: Any, incoming: int = 0) -> None:
+        """Set DuckDB's limit to the budget plus what the indexes may need once ``incoming``
+        Arrow bytes are written (no-op without a budget)."""
+        if self.budget is None:
+            return
+        (indexes,) = db.execute(
+            "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
+            "WHERE tag = 'ART_INDEX'"
+        ).fetchone()
+        on_disk = sum(
+            os.path.getsize(p) for p in (self.path, self.path + ".wal") if os.path.exists(p)
+        )
+        limit = self.budget + int(indexes) + on_disk + 2 * incoming
+        if limit != self._applied:
+            db.execute(f"SET memory_limit = '{limit}B'")
+            self._applied = limit
