@@ -4,17 +4,21 @@ Without a limit DuckDB keeps every block it wrote in memory, up to 80% of RAM: a
 tables that is over 500 MB of blocks that are on disk already. A limit makes DuckDB drop such
 blocks (or spill unwritten ones to a temporary file). Primary-key indexes cannot be dropped:
 a limit they outgrow fails the commit and invalidates the database. So the limit applied
-before each write is the budget plus what indexes can take: the index memory in use, the
-size of the database file (which holds every index not loaded yet) and twice the rows about
-to be written (the most their keys add to an index).
+before each write is the budget plus room for every index: the index memory in use, a
+generous bound per row of every table with a primary key (loaded or not) and twice the rows
+about to be written; never more than DuckDB's own limit.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
+import duckdb
+
+# Index memory per row of a table with a primary key, with room to spare: about 10 bytes for
+# an integer key, the key's length plus node overhead for text keys such as ARNs.
+_INDEX_BYTES_PER_ROW = 256
 SIZE_PATTERN = r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$"
 _UNITS = {
     "B": 1,
@@ -38,9 +42,9 @@ def size_bytes(text: str) -> int:
 
 
 class MemoryLimit:
-    def __init__(self, budget: str | None, path: str) -> None:
+    def __init__(self, budget: str | None) -> None:
         self.budget = None if budget is None else size_bytes(budget)
-        self.path = path
+        self._ceiling = 0
         self._applied = 0
 
     def apply(self, db: Any, incoming: int = 0) -> None:
@@ -48,14 +52,19 @@ class MemoryLimit:
         Arrow bytes are written (no-op without a budget)."""
         if self.budget is None:
             return
+        if not self._ceiling:
+            with duckdb.connect() as plain:  # a database of its own: DuckDB's default limit
+                (default,) = plain.execute("SELECT current_setting('memory_limit')").fetchone()
+            self._ceiling = size_bytes(str(default))
         (indexes,) = db.execute(
             "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
             "WHERE tag = 'ART_INDEX'"
         ).fetchone()
-        on_disk = sum(
-            os.path.getsize(p) for p in (self.path, self.path + ".wal") if os.path.exists(p)
-        )
-        limit = self.budget + int(indexes) + on_disk + 2 * incoming
+        (keyed_rows,) = db.execute(
+            "SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() WHERE has_primary_key"
+        ).fetchone()
+        room = int(indexes) + _INDEX_BYTES_PER_ROW * int(keyed_rows) + 2 * incoming
+        limit = min(self._ceiling, self.budget + room)
         if limit != self._applied:
             db.execute(f"SET memory_limit = '{limit}B'")
             self._applied = limit

@@ -60,7 +60,7 @@ class DuckDBDestination:
         self.ctx = ctx
         self.limits: BatchLimits = spec.limits()
         self._conn: Any = None
-        self._memory = MemoryLimit(None, "")
+        self._memory = MemoryLimit(None)
         self._lock = threading.Lock()
         # Tables this instance created: they hold only rows this instance wrote, so a batch
         # is inserted without deleting its keys first (the key index catches a repeat).
@@ -73,7 +73,7 @@ class DuckDBDestination:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = duckdb.connect(str(path))
-            self._memory = MemoryLimit(self.spec.memory_limit, str(path))
+            self._memory = MemoryLimit(self.spec.memory_limit)
             self._memory.apply(self._conn)
         except Exception as e:
             raise WriteError(f"destination {self.ctx.name}: cannot open {path}: {e}") from e
