@@ -54,7 +54,7 @@ class MemoryLimit:
             return
         if not self._ceiling:
             with duckdb.connect() as plain:  # a database of its own: DuckDB's default limit
-                (default,) = plain.execute("SELECT current_setting('memory_limit')").fetchone()
+                default = plain.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
             self._ceiling = size_bytes(str(default))
         (indexes,) = db.execute(
             "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
