@@ -4,9 +4,11 @@ Without a limit DuckDB keeps every block it wrote in memory, up to 80% of RAM: a
 tables that is over 500 MB of blocks that are on disk already. A limit makes DuckDB drop such
 blocks (or spill unwritten ones to a temporary file). Primary-key indexes cannot be dropped:
 a limit they outgrow fails the commit and invalidates the database. So the limit applied
-before each write is the budget plus room for every index: the index memory in use, a
-generous bound per row of every table with a primary key (loaded or not) and twice the rows
-about to be written; never more than DuckDB's own limit.
+before each write or delete is the budget plus room for every index: the index memory in
+use, what the transaction may add (an index takes memory in 256 KiB buffers, so a few of
+those per table it touches, and twice the rows it writes), a generous bound per row of every
+table with a primary key (for indexes not loaded yet) and a margin; never more than DuckDB's
+own limit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import duckdb
 # Index memory per row of a table with a primary key, with room to spare: about 10 bytes for
 # an integer key, the key's length plus node overhead for text keys such as ARNs.
 _INDEX_BYTES_PER_ROW = 256
+_INDEX_BYTES_PER_TABLE = 2 * 2**20
+_MARGIN = 64 * 2**20
 SIZE_PATTERN = r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$"
 _UNITS = {
     "B": 1,
@@ -47,9 +51,10 @@ class MemoryLimit:
         self._ceiling = 0
         self._applied = 0
 
-    def apply(self, db: Any, incoming: int = 0) -> None:
-        """Set DuckDB's limit to the budget plus what the indexes may need once ``incoming``
-        Arrow bytes are written (no-op without a budget)."""
+    def apply(self, db: Any, tables: int = 0, incoming: int = 0) -> None:
+        """Set DuckDB's limit to the budget plus what the indexes may need once a transaction
+        touches ``tables`` tables and writes ``incoming`` Arrow bytes (no-op without a
+        budget)."""
         if self.budget is None:
             return
         if not self._ceiling:
@@ -63,7 +68,8 @@ class MemoryLimit:
         (keyed_rows,) = db.execute(
             "SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() WHERE has_primary_key"
         ).fetchone()
-        room = int(indexes) + _INDEX_BYTES_PER_ROW * int(keyed_rows) + 2 * incoming
+        touched = _INDEX_BYTES_PER_TABLE * tables + 2 * incoming
+        room = int(indexes) + touched + _INDEX_BYTES_PER_ROW * int(keyed_rows) + _MARGIN
         limit = min(self._ceiling, self.budget + room)
         if limit != self._applied:
             db.execute(f"SET memory_limit = '{limit}B'")

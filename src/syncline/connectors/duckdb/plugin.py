@@ -127,6 +127,7 @@ class DuckDBDestination:
                     db.execute(sql)
 
             if statements:
+                self._memory.apply(self._db(), len(plans))
                 self._in_transaction(run)
             created = (Action.CREATE, Action.RECREATE)
             self._fresh.update(p.table.name for p in plans if p.action in created)
@@ -164,7 +165,7 @@ class DuckDBDestination:
             return
         staged = [(t, _combined(r)) for t, r in batches]
         with self._lock:
-            self._memory.apply(self._db(), sum(data.nbytes for _, data in staged))
+            self._memory.apply(self._db(), len(staged), sum(data.nbytes for _, data in staged))
             try:
                 self._in_transaction(lambda db: self._write_all(db, staged, careful=False))
             except duckdb.ConstraintException:
@@ -208,6 +209,7 @@ class DuckDBDestination:
                 counts.append(int(deleted[0]) if deleted else 0)
 
         with self._lock:
+            self._memory.apply(self._db(), len(tables))
             self._in_transaction(delete)
         return counts
 
