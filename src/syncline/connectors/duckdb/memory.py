@@ -50,11 +50,12 @@ class MemoryLimit:
         self.budget = None if budget is None else size_bytes(budget)
         self._ceiling = 0
         self._applied = 0
+        self._keyed_rows: int | None = None  # rows of tables with a primary key
 
-    def apply(self, db: Any, tables: int = 0, incoming: int = 0) -> None:
+    def apply(self, db: Any, tables: int = 0, incoming: int = 0, keyed_rows: int = 0) -> None:
         """Set DuckDB's limit to the budget plus what the indexes may need once a transaction
-        touches ``tables`` tables and writes ``incoming`` Arrow bytes (no-op without a
-        budget)."""
+        touches ``tables`` tables and writes ``incoming`` Arrow bytes, ``keyed_rows`` rows of
+        them into tables with a primary key (no-op without a budget)."""
         if self.budget is None:
             return
         if not self._ceiling:
@@ -65,11 +66,14 @@ class MemoryLimit:
             "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
             "WHERE tag = 'ART_INDEX'"
         ).fetchone()
-        (keyed_rows,) = db.execute(
-            "SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() WHERE has_primary_key"
-        ).fetchone()
+        if self._keyed_rows is None:  # read once (slow at many tables), then counted here
+            (rows,) = db.execute(
+                "SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() WHERE has_primary_key"
+            ).fetchone()
+            self._keyed_rows = int(rows)
+        self._keyed_rows += keyed_rows
         touched = _INDEX_BYTES_PER_TABLE * tables + 2 * incoming
-        room = int(indexes) + touched + _INDEX_BYTES_PER_ROW * int(keyed_rows) + _MARGIN
+        room = int(indexes) + touched + _INDEX_BYTES_PER_ROW * self._keyed_rows + _MARGIN
         limit = min(self._ceiling, self.budget + room)
         if limit != self._applied:
             db.execute(f"SET memory_limit = '{limit}B'")

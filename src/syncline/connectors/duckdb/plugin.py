@@ -165,7 +165,9 @@ class DuckDBDestination:
             return
         staged = [(t, _combined(r)) for t, r in batches]
         with self._lock:
-            self._memory.apply(self._db(), len(staged), sum(data.nbytes for _, data in staged))
+            size = sum(data.nbytes for _, data in staged)
+            keyed = sum(data.num_rows for t, data in staged if t.primary_keys)
+            self._memory.apply(self._db(), len(staged), size, keyed)
             try:
                 self._in_transaction(lambda db: self._write_all(db, staged, careful=False))
             except duckdb.ConstraintException:
