@@ -59,9 +59,15 @@ class MemoryLimit:
         if self.budget is None:
             return
         if not self._ceiling:
-            with duckdb.connect() as plain:  # a database of its own: DuckDB's default limit
-                default = plain.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
-            self._ceiling = size_bytes(str(default))
+            with duckdb.connect() as plain:  # a database of its own: DuckDB's defaults
+                limit, buffered = plain.sql(
+                    "SELECT current_setting('memory_limit'), "
+                    "current_setting('write_buffer_row_group_memory_limit')"
+                ).fetchall()[0]
+            self._ceiling = size_bytes(str(limit))
+            # Derived from memory_limit unless set: a low limit would make bulk inserts
+            # write their row groups in small pieces.
+            db.execute(f"SET write_buffer_row_group_memory_limit = '{size_bytes(buffered)}B'")
         (indexes,) = db.execute(
             "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
             "WHERE tag = 'ART_INDEX'"
