@@ -133,7 +133,7 @@ def test_memory_limit_is_the_budget_plus_room_for_the_indexes(path):
     # 300 MB (286.1 MiB) + a 64 MiB margin + 2 MiB for the table written + its small index
     assert 352.1 <= float(value) < 352.1 + 10
     dest.close()
-    default = _open(path, memory_limit=None)
+    default = _open(path)  # unset by default: DuckDB's own limit
     assert _memory_limit(default) == duckdb_default
     default.close()
 
