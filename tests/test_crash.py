@@ -152,16 +152,22 @@ def test_crash_points_leave_no_gaps(workdir, point):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_after_the_rows_already_read(workdir, sig):
     """SIGTERM/SIGINT: write what was read, commit its cursor, exit 128+signal; no duplicates."""
-    (workdir / "crash.yml").write_text(
-        config(
-            source_doc(
-                tables='["test_incremental_table"]',
-                extra='backend_options:\n  table_name: cq_state\n  connection: "@@plugins.sqlite.connection"',
-                spec="num_events: 100000\nbatch_size: 1000\nbatch_delay_ms: 40",
-            ),
-            sqlite_doc(extra="write_mode: append", spec="batch_size: 5000"),
+
+    def write_config(delay_ms: int) -> None:
+        (workdir / "crash.yml").write_text(
+            config(
+                source_doc(
+                    tables='["test_incremental_table"]',
+                    extra='backend_options:\n  table_name: cq_state\n  connection: "@@plugins.sqlite.connection"',
+                    spec=f"num_events: 100000\nbatch_size: 1000\nbatch_delay_ms: {delay_ms}",
+                ),
+                sqlite_doc(extra="write_mode: append", spec="batch_size: 5000"),
+            )
         )
-    )
+
+    # Reading takes 20 s at least, so the signal comes while the source still reads however
+    # slowly a busy machine commits the first cursor; the re-run reads the rest at full speed.
+    write_config(200)
     db = workdir / "db.sqlite"
     proc = _sync(workdir)
     # act once the sync is demonstrably mid-way: its first cursor is committed
@@ -179,6 +185,7 @@ def test_signal_stops_after_the_rows_already_read(workdir, sig):
     assert query(
         db, "select count(*), count(distinct id), max(id) from test_incremental_table"
     ) == [(cursor, cursor, cursor)]
+    write_config(0)
     done = subprocess.run(
         [sys.executable, "-m", "syncline", "--no-log-file", "sync", "crash.yml"],
         cwd=workdir,

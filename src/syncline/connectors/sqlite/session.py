@@ -4,6 +4,11 @@ ADBC's DB-API module imports ``pyarrow.dataset`` on import, and that imports pan
 installed: about half a second before the first statement of every sync. The low-level API runs
 the same driver and statements without it. Errors are ADBC's own (``adbc_driver_manager.Error``
 and its subclasses), as through the DB-API module.
+
+Statements run as plain calls. The DB-API wraps each in ADBC's own SIGINT handler, which on
+the main thread replaces the process's handler while a statement runs and, where the driver
+has nothing to cancel, swallows the signal: a Ctrl-C that lands during a state commit would be
+lost, and the sync would run on to the end instead of stopping after the rows already read.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from typing import Any
 import adbc_driver_sqlite
 import pyarrow as pa
 from adbc_driver_manager import AdbcConnection, AdbcDatabase, AdbcStatement
-from adbc_driver_manager._lib import _blocking_call
 
 
 class Cursor:
@@ -30,7 +34,7 @@ class Cursor:
         if params:
             names = [str(i) for i in range(len(params))]
             self._stmt.bind(pa.record_batch([[p] for p in params], names=names))
-        handle, _ = _blocking_call(self._stmt.execute_query, (), {}, self._stmt.cancel)
+        handle, _ = self._stmt.execute_query()
         self._result = pa.RecordBatchReader.from_stream(handle).read_all()
         self._next = 0
 
@@ -42,7 +46,7 @@ class Cursor:
         self._stmt.set_sql_query(sql)
         self._stmt.prepare()
         self._stmt.bind_stream(data)
-        _blocking_call(self._stmt.execute_update, (), {}, self._stmt.cancel)
+        self._stmt.execute_update()
 
     def fetch_arrow_table(self) -> pa.Table:
         if self._result is None:
