@@ -208,6 +208,15 @@ def pg_url(pg_server, request) -> str:
     return pg_server.create_database(name)
 
 
+def python_plugin_exe(folder: Path, name: str, script: Path) -> str:
+    """An executable ``folder/name`` that runs the Python plugin ``script`` with this
+    interpreter, as a ``registry: local`` path."""
+    exe = folder / name
+    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
+    exe.chmod(0o755)
+    return str(exe)
+
+
 def plugin_exe(name: str) -> str:
     """An installed console script (syncline-plugin-*), wherever pip put it."""
     import os

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pyarrow as pa
-from conftest import config, query, sqlite_doc
+from conftest import config, python_plugin_exe, query, sqlite_doc
 
 from syncline.config.models import Registry
 from syncline.grpc import coalesce
@@ -19,10 +18,7 @@ MANY_TABLES = Path(__file__).parent / "plugins" / "sdk_many_tables.py"
 
 
 def _exe(folder: Path) -> str:
-    exe = folder / "sdk-many-tables"
-    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{MANY_TABLES}" "$@"\n')
-    exe.chmod(0o755)
-    return str(exe)
+    return python_plugin_exe(folder, "sdk-many-tables", MANY_TABLES)
 
 
 def test_sdk_rows_sent_one_per_message_arrive_as_one_batch_per_table(tmp_path, monkeypatch):

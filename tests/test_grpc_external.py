@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
 import pytest
 from cloudquery.discovery_v1 import discovery_pb2, discovery_pb2_grpc
-from conftest import config, plugin_exe, query, scalar, source_doc, sqlite_doc
+from conftest import config, plugin_exe, python_plugin_exe, query, scalar, source_doc, sqlite_doc
 
 SDK_SOURCE = Path(__file__).parent / "plugins" / "sdk_source.py"
 
 
 @pytest.fixture
 def sdk_exe(workdir) -> str:
-    exe = workdir / "sdk-source"
-    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{SDK_SOURCE}" "$@"\n')
-    exe.chmod(0o755)
-    return str(exe)
+    return python_plugin_exe(workdir, "sdk-source", SDK_SOURCE)
 
 
 def sdk_doc(exe: str, spec: str, backend: bool = True) -> str:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
 from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
-from conftest import plugin_exe
+from conftest import plugin_exe, python_plugin_exe
 
 from syncline.grpc.process import PluginProcess
 from syncline.grpc.transport import open_channel
@@ -19,10 +18,7 @@ MANY_TABLES = Path(__file__).parent / "plugins" / "sdk_many_tables.py"
 
 
 def sdk_exe(folder: Path) -> str:
-    exe = folder / "sdk-many-tables"
-    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{MANY_TABLES}" "$@"\n')
-    exe.chmod(0o755)
-    return str(exe)
+    return python_plugin_exe(folder, "sdk-many-tables", MANY_TABLES)
 
 
 def network(process: PluginProcess) -> str:
