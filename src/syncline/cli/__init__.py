@@ -6,12 +6,17 @@ import os
 from typing import NoReturn
 
 
+def one_blas_thread() -> None:
+    """Before NumPy is imported (pyarrow imports it): NumPy starts a BLAS thread per core as
+    it is imported, and they spin for a while on cores the engine and the plugins need;
+    syncline does no linear algebra, so one thread will do (a tenth of a CPU second of a sync
+    that finds nothing new). An explicit setting is kept."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def run() -> NoReturn:
     """The ``syncline`` command, in a process of its own."""
-    # NumPy (imported by pyarrow) starts a BLAS thread per core as it is imported, and they
-    # spin for a while; syncline does no linear algebra, so one thread will do (a tenth of a
-    # CPU second of a sync that finds nothing new). An explicit setting is kept.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    one_blas_thread()
     from syncline.cli.main import run as run_main
 
     run_main()

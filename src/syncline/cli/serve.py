@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from syncline.cli import one_blas_thread
 from syncline.cli.logs import JsonFormatter, TextFormatter, python_level
 
 if TYPE_CHECKING:  # the executables import plugins only once they listen (grpc.early)
@@ -65,9 +66,7 @@ def serve_arguments(parser: argparse.ArgumentParser, *, log_flags: bool = True) 
 
 def serve(args: argparse.Namespace, kind: str, path: str, load: Callable[[], PluginInfo]) -> int:
     """Listen at once, then load the plugin and serve it until SIGTERM or SIGINT."""
-    # Plugins do no linear algebra: without this, NumPy's BLAS starts a thread per core that
-    # spins a while after import, on cores the engine and the other plugins need.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    one_blas_thread()
     from syncline.grpc.early import listen
 
     root = _plugin_logging(args)
