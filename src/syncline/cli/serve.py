@@ -67,6 +67,24 @@ def serve_arguments(parser: argparse.ArgumentParser, *, log_flags: bool = True) 
 def serve(args: argparse.Namespace, kind: str, path: str, load: Callable[[], PluginInfo]) -> int:
     """Listen at once, then load the plugin and serve it until SIGTERM or SIGINT."""
     one_blas_thread()
+    # What loading makes lives as long as the process: made without the collector, then
+    # frozen out of its reach, so no pass walks it (not at load, not in a long stream).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _serve(args, kind, path, load, collecting)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _serve(
+    args: argparse.Namespace,
+    kind: str,
+    path: str,
+    load: Callable[[], PluginInfo],
+    collecting: bool,
+) -> int:
     from syncline.grpc.early import listen
 
     root = _plugin_logging(args)
@@ -80,9 +98,9 @@ def serve(args: argparse.Namespace, kind: str, path: str, load: Callable[[], Plu
 
         plugin.resolve(PluginServer(load()))
         discovery.resolve(Discovery())
-        # What loading made lives as long as the process: out of the collector's passes, a
-        # stream of many messages does not pay again and again to walk it.
         gc.freeze()
+        if collecting:
+            gc.enable()
     except Exception as e:
         root.error("cannot load %s plugin %s: %s", kind, path, e)
         server.stop(grace=0)
