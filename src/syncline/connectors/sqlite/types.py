@@ -11,8 +11,9 @@ import json
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
+# that finds nothing new needs none of it.
 from syncline.schema import temporal
 from syncline.schema.types import JSON, JSONType, UUIDType
 from syncline.writers.values import (
@@ -110,6 +111,10 @@ def from_storage(arr: pa.Array, t: pa.DataType) -> pa.Array:
     ):
         values: list[Any] = [None if v is None else json.loads(v) for v in arr.to_pylist()]
         return pa.array(values, t)
-    if pa.types.is_boolean(t):
-        return pc.not_equal(arr, 0) if not pa.types.is_boolean(arr.type) else arr
-    return arr.cast(t)
+    if pa.types.is_boolean(t) and not pa.types.is_boolean(arr.type):
+        import pyarrow.compute as pc
+
+        return pc.not_equal(arr, 0)
+    if pa.types.is_uint64(t) and pa.types.is_int64(arr.type):
+        return arr.view(t)  # to_storage wrapped 2**63 and above into the negatives: unwrap
+    return arr if arr.type == t else arr.cast(t)
