@@ -18,6 +18,7 @@ HEAVY = (
     "dask",
     "distributed",
     "pandas",
+    "pyarrow.compute",
     "pyarrow.dataset",
     "rich",
 )

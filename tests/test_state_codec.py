@@ -4,12 +4,20 @@ versioned commits."""
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 from conftest import query
 
 from syncline.connectors.sqlite import SQLiteDestination, SQLiteSpec
 from syncline.plugin.contracts import PluginContext
+from syncline.state import codec
 from syncline.state.client import StateClient
 from syncline.state.codec import VersionedCursors, state_table
+
+
+@pytest.fixture(autouse=True, params=["in Python", "in Arrow"])
+def ranking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case runs on both ways of ranking rows (few rows and many)."""
+    monkeypatch.setattr(codec, "RANK_IN_PYTHON", 10_000 if request.param == "in Python" else 0)
 
 
 def rows(*triples: tuple[str, str | None, int | None]) -> pa.RecordBatch:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+
+# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
+# that finds nothing new needs none of it.
 
 TIMESTAMP_INFINITY = 2**63 - 1
 DATE_INFINITY = 2**31 - 1
@@ -57,6 +59,8 @@ def outside_common_range(arr: pa.Array) -> np.ndarray:
 
 def to_text(arr: pa.Array, *, sep: str = " ") -> pa.Array:
     """Text of each value: Arrow's layout, ``infinity``/``-infinity``, far years by numpy."""
+    import pyarrow.compute as pc
+
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     text = arr.cast(pa.utf8())
@@ -84,6 +88,8 @@ def to_text(arr: pa.Array, *, sep: str = " ") -> pa.Array:
 
 def from_text(arr: pa.Array, t: pa.DataType) -> pa.Array:
     """The inverse of ``to_text`` for the infinities (other values through Arrow's cast)."""
+    import pyarrow.compute as pc
+
     text = arr.cast(pa.utf8())
     pos = pc.equal(text, "infinity").fill_null(False)
     neg = pc.equal(text, "-infinity").fill_null(False)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Column, Table
@@ -60,38 +59,15 @@ class VersionedCursors:
         self._latest: dict[str, tuple[str | None, int]] = {}
 
     def load(self, records: Iterable[pa.RecordBatch]) -> None:
-        """Replace what is held by the rows of ``records`` (highest version wins).
-
-        Rows are ranked in Arrow and only each key's winner becomes a Python value, so an
-        append-only table of many versions costs its Arrow size, not a dict per row.
-        """
+        """Replace what is held by the rows of ``records`` (highest version wins)."""
         parts = [_normalised(r) for r in records if r.num_rows]
-        if not parts:
+        rows = pa.Table.from_batches(parts) if parts else None
+        if rows is None:
             self._latest = {}
-            return
-        rows = pa.Table.from_batches(parts)
-        n = rows.num_rows
-        ranked = pa.table(
-            {
-                "key": rows.column("key"),
-                "version": rows.column("version").fill_null(_zero_version()),
-                "position": _positions(n),
-            }
-        )
-        # Each key's rows together, best first: highest version, then the later row.
-        order = pc.sort_indices(
-            ranked,
-            sort_keys=[("key", "ascending"), ("version", "descending"), ("position", "descending")],
-        )
-        ranked = ranked.take(order)
-        # The first row of each key's run wins. (Not group_by: it loads Arrow's query engine,
-        # and with it pyarrow.dataset and pandas, slow to import for a state table of a few rows.)
-        keys = ranked.column("key")
-        new_key = pc.fill_null(pc.not_equal(keys.slice(1), keys.slice(0, n - 1)), _true())
-        first = pa.concat_arrays([_true_array(), *new_key.chunks])
-        self._latest = {}
-        for r in rows.take(ranked.column("position").filter(first)).to_pylist():
-            self._latest.setdefault(r["key"], (r["value"], int(r["version"] or 0)))
+        elif rows.num_rows <= RANK_IN_PYTHON:
+            self._latest = _latest_in_python(rows)
+        else:
+            self._latest = _latest_in_arrow(rows)
 
     def get(self, key: str) -> str | None:
         entry = self._latest.get(key)
@@ -116,6 +92,51 @@ class VersionedCursors:
         """Hold a commit's values once its rows are durable."""
         for k, value in commit.values.items():
             self._latest[k] = (value, commit.versions[k])
+
+
+# A state table read latest-per-key holds a row per key: ranked in Python, it costs less than
+# loading Arrow's compute kernels (a tenth of a second of a sync that finds nothing new).
+RANK_IN_PYTHON = 10_000
+
+
+def _latest_in_python(rows: pa.Table) -> dict[str, tuple[str | None, int]]:
+    best: dict[str, tuple[str | None, int]] = {}
+    for r in rows.to_pylist():
+        version = int(r["version"] or 0)
+        held = best.get(r["key"])
+        if held is None or version >= held[1]:  # a tie goes to the later row
+            best[r["key"]] = (r["value"], version)
+    return best
+
+
+def _latest_in_arrow(rows: pa.Table) -> dict[str, tuple[str | None, int]]:
+    """Rows ranked in Arrow and only each key's winner made a Python value: an append-only
+    table of many versions costs its Arrow size, not a dict per row."""
+    import pyarrow.compute as pc
+
+    n = rows.num_rows
+    ranked = pa.table(
+        {
+            "key": rows.column("key"),
+            "version": rows.column("version").fill_null(_zero_version()),
+            "position": _positions(n),
+        }
+    )
+    # Each key's rows together, best first: highest version, then the later row.
+    order = pc.sort_indices(
+        ranked,
+        sort_keys=[("key", "ascending"), ("version", "descending"), ("position", "descending")],
+    )
+    ranked = ranked.take(order)
+    # The first row of each key's run wins. (Not group_by: it loads Arrow's query engine,
+    # and with it pyarrow.dataset and pandas, slow to import.)
+    keys = ranked.column("key")
+    new_key = pc.fill_null(pc.not_equal(keys.slice(1), keys.slice(0, n - 1)), _true())
+    first = pa.concat_arrays([_true_array(), *new_key.chunks])
+    latest: dict[str, tuple[str | None, int]] = {}
+    for r in rows.take(ranked.column("position").filter(first)).to_pylist():
+        latest.setdefault(r["key"], (r["value"], int(r["version"] or 0)))
+    return latest
 
 
 _ROWS = pa.schema([("key", pa.utf8()), ("value", pa.utf8()), ("version", pa.uint64())])
@@ -143,7 +164,11 @@ def _normalised(record: pa.RecordBatch) -> pa.RecordBatch:
     """``key``, ``value``, ``version`` (null where a reader sends no version)."""
     n = record.num_rows
     arrays = [
-        record.column(f.name).cast(f.type) if f.name in record.schema.names else pa.nulls(n, f.type)
+        _as(record.column(f.name), f.type) if f.name in record.schema.names else pa.nulls(n, f.type)
         for f in _ROWS
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=_ROWS)
+
+
+def _as(column: pa.Array, type_: pa.DataType) -> pa.Array:
+    return column if column.type == type_ else column.cast(type_)

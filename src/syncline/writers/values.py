@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
+# that finds nothing new needs none of it.
 from syncline.schema import temporal
 from syncline.schema.types import UUID
 
@@ -20,6 +21,8 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def uuid_to_text(arr: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc
+
     storage = arr.storage if isinstance(arr, pa.ExtensionArray) else arr
     n = len(storage)
     if n == 0:
@@ -93,6 +96,8 @@ def json_float(v: Any) -> Any:
 
 def numeric_list_json(arr: pa.Array) -> pa.Array:
     """A list of numbers as a JSON array: NULL elements as null, NaN/infinities as strings."""
+    import pyarrow.compute as pc
+
     text = arr.cast(pa.list_(pa.utf8()))
     values = text.values
     if pa.types.is_floating(arr.type.value_type):
