@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import config, query, run_subprocess, sqlite_doc
+import pytest
+from conftest import config, plugin_exe, query, run_subprocess, sqlite_doc
 
 HEAVY = (
     "boto3",
@@ -94,3 +97,69 @@ spec:
     assert result["code"] == 0, out
     assert "duckdb" in result["loaded"]
     assert "Resources: 50" in out
+
+
+# Where pandas is installed, pyarrow imports it (0.3 to 0.4 s) the first time a process
+# converts Python or NumPy values, only to check whether they are pandas objects; the data
+# path makes its arrays from buffers instead. This finder, on the path of every process of
+# the sync, records any import of pandas.
+PANDAS_TRACER = """
+import os, sys
+class _PandasTracer:
+    def find_spec(self, name, path, target=None):
+        if name == "pandas":
+            with open(os.environ["SYNCLINE_TEST_PANDAS_LOG"], "a") as log:
+                log.write(" ".join(sys.argv) + "\\n")
+        return None
+sys.meta_path.insert(0, _PandasTracer())
+"""
+
+
+def _traced_env(workdir: Path) -> tuple[dict[str, str], Path]:
+    tracer = workdir / "tracer"
+    tracer.mkdir()
+    (tracer / "sitecustomize.py").write_text(PANDAS_TRACER)
+    log = workdir / "pandas.log"
+    path = os.pathsep.join(p for p in (str(tracer), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "SYNCLINE_TEST_PANDAS_LOG": str(log)}, log
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pandas") is None, reason="pandas is not installed")
+@pytest.mark.parametrize("over_grpc", [False, True], ids=["in-process", "over gRPC"])
+def test_a_sync_of_rows_imports_pandas_in_no_process(workdir, over_grpc):
+    env, log = _traced_env(workdir)
+    # The tracer sees a conversion that imports pandas: the check below can fail.
+    seen = subprocess.run(
+        [sys.executable, "-c", "import pyarrow as pa; pa.scalar(1)"], env=env, timeout=120
+    )
+    assert seen.returncode == 0 and log.exists()
+    log.unlink()
+
+    source, destination = "cloudquery/test", "cloudquery/sqlite"
+    if over_grpc:
+        source = f"{plugin_exe('syncline-plugin-test')}\n  registry: local"
+        destination = f"{plugin_exe('syncline-plugin-sqlite')}\n  registry: local"
+    cfg = workdir / "rows.yml"
+    cfg.write_text(
+        f"""kind: source
+spec:
+  name: rows
+  path: {source}
+  tables: ["test_some_table", "test_incremental_table"]
+  destinations: [sqlite]
+  backend_options: {{table_name: cq_state, connection: "@@plugins.sqlite.connection"}}
+  spec: {{num_rows: 300, num_sub_rows: 0, num_events: 40}}
+---
+kind: destination
+spec:
+  name: sqlite
+  path: {destination}
+  spec: {{connection_string: db.sqlite}}
+"""
+    )
+    r = run_subprocess(["sync", str(cfg)], workdir, env=env, timeout=300)
+
+    assert r.returncode == 0, r.stderr
+    assert query(workdir / "db.sqlite", "SELECT count(*) FROM test_some_table") == [(300,)]
+    assert query(workdir / "db.sqlite", "SELECT value FROM cq_state") == [("40",)]
+    assert not log.exists(), log.read_text()

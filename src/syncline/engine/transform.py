@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cached_property
 
 import pyarrow as pa
 
 from syncline.config.models import PkMode, WriteMode
 from syncline.engine.write_modes import keyed_columns
+from syncline.schema.arrays import timestamp_scalar, utf8_scalar
 from syncline.schema.internal import (
     CQ_SOURCE_NAME,
     CQ_SYNC_GROUP_ID,
@@ -60,14 +62,19 @@ class DestinationTransform:
         )
         return replace(t, columns=cols)
 
-    def record(self, schema: pa.Schema, record: pa.RecordBatch) -> pa.RecordBatch:
-        n = record.num_rows
-        internal: dict[str, pa.Array] = {
-            CQ_SYNC_TIME: pa.repeat(pa.scalar(self.sync_time, SYNC_TIME_TYPE), n),
-            CQ_SOURCE_NAME: pa.repeat(pa.scalar(self.source_name, pa.utf8()), n),
+    @cached_property
+    def _internal_values(self) -> dict[str, pa.Scalar]:
+        values = {
+            CQ_SYNC_TIME: timestamp_scalar(self.sync_time, SYNC_TIME_TYPE),
+            CQ_SOURCE_NAME: utf8_scalar(self.source_name),
         }
         if self.sync_group_id:
-            internal[CQ_SYNC_GROUP_ID] = pa.repeat(pa.scalar(self.sync_group_id, pa.utf8()), n)
+            values[CQ_SYNC_GROUP_ID] = utf8_scalar(self.sync_group_id)
+        return values
+
+    def record(self, schema: pa.Schema, record: pa.RecordBatch) -> pa.RecordBatch:
+        n = record.num_rows
+        internal = {name: pa.repeat(value, n) for name, value in self._internal_values.items()}
         arrays = []
         for f in schema:
             if f.name in internal:

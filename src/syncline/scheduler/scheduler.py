@@ -24,8 +24,6 @@ from typing import Any
 
 import pyarrow as pa
 
-# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
-# that finds nothing new needs none of it.
 from syncline.messages import Checkpoint, Insert, MigrateTable, SyncError, SyncMessage, TableDone
 from syncline.plugin.contracts import NoState, StateReader, SyncOptions
 from syncline.schema.arrow import column_array, rows_to_record, to_arrow_schema
@@ -39,6 +37,9 @@ from syncline.schema.internal import (
 from syncline.schema.selection import select_tables
 from syncline.schema.table import Table, flatten
 from syncline.schema.types import UUID
+
+# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
+# that finds nothing new needs none of it.
 
 Row = Mapping[str, Any]
 # The one way a source reads a table: its resolver gets the client, the parent row (None for

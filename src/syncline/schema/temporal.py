@@ -12,8 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from syncline.schema.arrays import int_values, validity
+
 # pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
 # that finds nothing new needs none of it.
+
 
 TIMESTAMP_INFINITY = 2**63 - 1
 DATE_INFINITY = 2**31 - 1
@@ -29,11 +32,12 @@ def is_temporal(t: pa.DataType) -> bool:
 
 
 def _raw(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The storage integers (nulls as 0) and the validity of a timestamp or date32 array."""
+    """The storage integers of a timestamp or date32 array (a null: whatever its slot holds)
+    and its validity."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     width = pa.int64() if pa.types.is_timestamp(arr.type) else pa.int32()
-    ints = arr.view(width).fill_null(0).to_numpy(zero_copy_only=False)
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    return ints, valid
+    return int_values(arr.view(width)), validity(arr)
 
 
 def infinity_of(t: pa.DataType) -> int:

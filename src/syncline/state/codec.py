@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from syncline.schema.arrays import from_numpy, utf8_array
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Column, Table
 
@@ -40,12 +41,9 @@ class Commit:
 
     def record(self, table: Table) -> pa.RecordBatch:
         keys = sorted(self.values)
-        return pa.RecordBatch.from_pydict(
-            {
-                "key": keys,
-                "value": [self.values[k] for k in keys],
-                "version": pa.array([self.versions[k] for k in keys], pa.uint64()),
-            },
+        versions = np.array([self.versions[k] for k in keys], dtype=np.uint64)
+        return pa.RecordBatch.from_arrays(
+            [utf8_array(keys), utf8_array([self.values[k] for k in keys]), from_numpy(versions)],
             schema=to_arrow_schema(table),
         )
 
@@ -142,18 +140,16 @@ def _latest_in_arrow(rows: pa.Table) -> dict[str, tuple[str | None, int]]:
 _ROWS = pa.schema([("key", pa.utf8()), ("value", pa.utf8()), ("version", pa.uint64())])
 
 
-# Made from raw buffers, not Python or NumPy values: pyarrow imports pandas (where installed)
-# the first time it converts those, half a second of a sync that finds nothing new.
 def _zero_version() -> pa.Scalar:
-    return pa.Array.from_buffers(pa.uint64(), 1, [None, pa.py_buffer(bytes(8))])[0]
+    return from_numpy(np.zeros(1, dtype=np.uint64))[0]
 
 
 def _positions(n: int) -> pa.Array:
-    return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(n, dtype=np.int64))])
+    return from_numpy(np.arange(n, dtype=np.int64))
 
 
 def _true_array() -> pa.Array:
-    return pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(b"\x01")])
+    return from_numpy(np.ones(1, dtype=np.bool_))
 
 
 def _true() -> pa.Scalar:

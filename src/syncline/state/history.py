@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 
+from syncline.schema.arrays import from_numpy, timestamp_scalar, utf8_array
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.table import Column, Table
 
@@ -45,14 +47,16 @@ def history_record(
     table: Table, values: Mapping[str, str | None], versions: Mapping[str, int], at: datetime
 ) -> pa.RecordBatch:
     keys = sorted(values)
-    return pa.RecordBatch.from_pydict(
-        {
-            "key": keys,
-            "slot": pa.array([versions[k] % SLOTS for k in keys], pa.uint64()),
-            "value": [values[k] for k in keys],
-            "version": pa.array([versions[k] for k in keys], pa.uint64()),
-            "committed_at": pa.array([at] * len(keys), pa.timestamp("us", tz="UTC")),
-        },
+    numbers = np.array([versions[k] for k in keys], dtype=np.uint64)
+    committed_at = timestamp_scalar(at, pa.timestamp("us", tz="UTC"))
+    return pa.RecordBatch.from_arrays(
+        [
+            utf8_array(keys),
+            from_numpy(numbers % SLOTS),
+            utf8_array([values[k] for k in keys]),
+            from_numpy(numbers),
+            pa.repeat(committed_at, len(keys)),
+        ],
         schema=to_arrow_schema(table),
     )
 

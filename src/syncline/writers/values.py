@@ -12,12 +12,25 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
-# that finds nothing new needs none of it.
 from syncline.schema import temporal
+from syncline.schema.arrays import from_numpy, utf8_scalar
 from syncline.schema.types import UUID
 
+# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
+# that finds nothing new needs none of it.
+
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# Scalars made from buffers (see schema.arrays: converting Python values imports pandas).
+_ZERO_UUID = pa.FixedSizeBinaryArray.from_buffers(
+    pa.binary(16), 1, [None, pa.py_buffer(bytes(16))]
+)[0]
+_NULL_TEXT = pa.nulls(1, pa.utf8())[0]
+_FALSE = from_numpy(np.zeros(1, np.bool_))[0]
+_JSON = {t: utf8_scalar(t) for t in ("null", ",", "[", "]", "")}
+_NON_FINITE_JSON = [
+    (utf8_scalar(raw), utf8_scalar(out))
+    for raw, out in (("nan", '"NaN"'), ("inf", '"Infinity"'), ("-inf", '"-Infinity"'))
+]
 
 
 def uuid_to_text(arr: pa.Array) -> pa.Array:
@@ -26,8 +39,8 @@ def uuid_to_text(arr: pa.Array) -> pa.Array:
     storage = arr.storage if isinstance(arr, pa.ExtensionArray) else arr
     n = len(storage)
     if n == 0:
-        return pa.array([], pa.utf8())
-    filled = storage.fill_null(b"\x00" * 16) if storage.null_count else storage
+        return pa.nulls(0, pa.utf8())
+    filled = storage.fill_null(_ZERO_UUID) if storage.null_count else storage
     raw = np.frombuffer(
         filled.buffers()[1], dtype=np.uint8, count=16 * n, offset=filled.offset * 16
     )
@@ -44,7 +57,7 @@ def uuid_to_text(arr: pa.Array) -> pa.Array:
     offsets = pa.py_buffer(np.arange(0, 36 * (n + 1), 36, dtype=np.int32).tobytes())
     text = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(out.tobytes()))
     if storage.null_count:
-        text = pc.if_else(pc.is_valid(storage), text, pa.scalar(None, pa.utf8()))
+        text = pc.if_else(pc.is_valid(storage), text, _NULL_TEXT)
     return text
 
 
@@ -101,12 +114,12 @@ def numeric_list_json(arr: pa.Array) -> pa.Array:
     text = arr.cast(pa.list_(pa.utf8()))
     values = text.values
     if pa.types.is_floating(arr.type.value_type):
-        for raw, out in (("nan", '"NaN"'), ("inf", '"Infinity"'), ("-inf", '"-Infinity"')):
-            values = pc.if_else(pc.equal(values, raw).fill_null(False), out, values)
-    values = values.fill_null("null")
+        for raw, out in _NON_FINITE_JSON:
+            values = pc.if_else(pc.equal(values, raw).fill_null(_FALSE), out, values)
+    values = values.fill_null(_JSON["null"])
     lists = pa.ListArray.from_arrays(text.offsets, values, mask=text.is_null())
-    joined = pc.binary_join(lists, ",")
-    return pc.binary_join_element_wise("[", joined, "]", "")
+    joined = pc.binary_join(lists, _JSON[","])
+    return pc.binary_join_element_wise(_JSON["["], joined, _JSON["]"], _JSON[""])
 
 
 def warn_far_times(record: pa.RecordBatch, logger: logging.Logger, where: str, rule: str) -> None:

@@ -21,6 +21,7 @@ from syncline.connectors.sqlite.types import (
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import WriteError
 from syncline.plugin.specs import BatchSpec
+from syncline.schema.arrays import timestamp_scalar
 from syncline.schema.arrow import rows_to_record, to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, SYNC_TIME_TYPE
@@ -160,7 +161,7 @@ class SQLiteDestination:
     ) -> list[int]:
         """Stale rows of several tables deleted in one transaction; how many per table."""
         # Same conversion as the stored values, so the text comparison is exact.
-        when = to_storage(pa.array([sync_time], SYNC_TIME_TYPE))[0].as_py()
+        when = to_storage(pa.repeat(timestamp_scalar(sync_time, SYNC_TIME_TYPE), 1))[0].as_py()
         counts: list[int] = []
         with self._transaction() as cur:
             for table in tables:

@@ -20,6 +20,8 @@ import adbc_driver_sqlite
 import pyarrow as pa
 from adbc_driver_manager import AdbcConnection, AdbcDatabase, AdbcStatement
 
+from syncline.schema.arrays import one_value
+
 
 class Cursor:
     """One statement at a time; a query's whole result is read when it runs (results are small)."""
@@ -33,7 +35,7 @@ class Cursor:
         self._stmt.set_sql_query(sql)
         if params:
             names = [str(i) for i in range(len(params))]
-            self._stmt.bind(pa.record_batch([[p] for p in params], names=names))
+            self._stmt.bind(pa.record_batch([one_value(p) for p in params], names=names))
         handle, _ = self._stmt.execute_query()
         self._result = pa.RecordBatchReader.from_stream(handle).read_all()
         self._next = 0

@@ -12,8 +12,6 @@ from typing import Any
 
 import pyarrow as pa
 
-# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
-# that finds nothing new needs none of it.
 from syncline.schema import temporal
 from syncline.schema.types import JSON, JSONType, UUIDType
 from syncline.writers.values import (
@@ -24,6 +22,9 @@ from syncline.writers.values import (
     text_to_uuid,
     uuid_to_text,
 )
+
+# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
+# that finds nothing new needs none of it.
 
 
 def sqlite_type(t: pa.DataType) -> str:

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
-# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
-# that finds nothing new needs none of it.
+from syncline.schema.arrays import from_numpy, utf8_scalar
 from syncline.schema.internal import with_cq_id_columns
 from syncline.schema.table import Column, Table
 from syncline.schema.types import JSON, UUID
+
+# pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
+# that finds nothing new needs none of it.
 
 SOME_TABLE = "test_some_table"
 SUB_TABLE = "test_sub_table"
@@ -84,12 +86,15 @@ def _table_defs() -> list[Table]:
 
 
 TABLES = _table_defs()
+_EMPTY = utf8_scalar("")
 
 
 def _strings(prefix: str, client: int, ids: np.ndarray) -> pa.Array:
     import pyarrow.compute as pc
 
-    return pc.binary_join_element_wise(f"{prefix}-{client}-", pa.array(ids).cast(pa.utf8()), "")
+    return pc.binary_join_element_wise(
+        utf8_scalar(f"{prefix}-{client}-"), from_numpy(ids).cast(pa.utf8()), _EMPTY
+    )
 
 
 def _uuids(client: int, ids: np.ndarray) -> pa.Array:
@@ -113,7 +118,10 @@ def some_table_batch(client: int, start: int, stop: int) -> pa.RecordBatch:
     ids = np.arange(start, stop, dtype=np.int64)
     n = len(ids)
     json_text = pc.binary_join_element_wise(
-        '{"id":', pa.array(ids).cast(pa.utf8()), f',"client":{client}}}', ""
+        utf8_scalar('{"id":'),
+        from_numpy(ids).cast(pa.utf8()),
+        utf8_scalar(f',"client":{client}}}'),
+        _EMPTY,
     )
     list_values = np.empty(2 * n, dtype=np.int64)
     list_values[0::2] = ids
@@ -123,25 +131,25 @@ def some_table_batch(client: int, start: int, stop: int) -> pa.RecordBatch:
     ).cast(pa.binary())
     return pa.RecordBatch.from_pydict(
         {
-            "client_id": pa.array(np.full(n, client, dtype=np.int64)),
-            "id": pa.array(ids),
-            "int8_col": pa.array((ids % 128).astype(np.int8)),
-            "int16_col": pa.array((ids % 32768).astype(np.int16)),
-            "int32_col": pa.array((ids % 2_147_483_648).astype(np.int32)),
-            "int64_col": pa.array(ids * 1000),
-            "uint32_col": pa.array((ids % 4_294_967_296).astype(np.uint32)),
-            "float64_col": pa.array(ids * 0.5),
-            "bool_col": pa.array(ids % 2 == 0),
+            "client_id": from_numpy(np.full(n, client, dtype=np.int64)),
+            "id": from_numpy(ids),
+            "int8_col": from_numpy((ids % 128).astype(np.int8)),
+            "int16_col": from_numpy((ids % 32768).astype(np.int16)),
+            "int32_col": from_numpy((ids % 2_147_483_648).astype(np.int32)),
+            "int64_col": from_numpy(ids * 1000),
+            "uint32_col": from_numpy((ids % 4_294_967_296).astype(np.uint32)),
+            "float64_col": from_numpy(ids * 0.5),
+            "bool_col": from_numpy(ids % 2 == 0),
             "string_col": _strings("row", client, ids),
-            "timestamp_col": pa.array(
+            "timestamp_col": from_numpy(
                 _BASE_TIME_US + ids * 1_000_000, pa.timestamp("us", tz="UTC")
             ),
-            "date_col": pa.array((_BASE_DATE + ids % 3650).astype(np.int32), pa.date32()),
+            "date_col": from_numpy((_BASE_DATE + ids % 3650).astype(np.int32), pa.date32()),
             "binary_col": binary,
             "json_col": pa.ExtensionArray.from_storage(JSON, json_text.cast(pa.binary())),
             "uuid_col": _uuids(client, ids),
             "list_col": pa.ListArray.from_arrays(
-                pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), pa.array(list_values)
+                from_numpy(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), from_numpy(list_values)
             ),
         }
     )
@@ -161,9 +169,9 @@ def events_batch(client: int, start: int, stop: int) -> pa.RecordBatch:
     ids = np.arange(start, stop, dtype=np.int64)
     return pa.RecordBatch.from_pydict(
         {
-            "client_id": pa.array(np.full(len(ids), client, dtype=np.int64)),
-            "id": pa.array(ids),
-            "event_time": pa.array(_BASE_TIME_US + ids * 1_000_000, pa.timestamp("us", tz="UTC")),
+            "client_id": from_numpy(np.full(len(ids), client, dtype=np.int64)),
+            "id": from_numpy(ids),
+            "event_time": from_numpy(_BASE_TIME_US + ids * 1_000_000, pa.timestamp("us", tz="UTC")),
             "payload": _strings("event", client, ids),
         }
     )
