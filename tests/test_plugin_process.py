@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
-from conftest import plugin_exe, python_plugin_exe
+from conftest import plugin_exe, python_plugin_exe, query, run_subprocess
 
 from syncline.grpc.process import PluginProcess
 from syncline.grpc.transport import open_channel
@@ -74,3 +74,50 @@ def test_a_plugin_that_serves_on_a_unix_socket_stays_on_it():
     finally:
         process.stop()
     assert not Path(process.socket).exists()
+
+
+def counting_exe(folder: Path, name: str, log: Path) -> str:
+    """The installed plugin executable behind a script that notes each start in ``log``."""
+    exe = folder / name
+    exe.write_text(f'#!/bin/sh\necho {name} >> "{log}"\nexec "{plugin_exe(name)}" "$@"\n')
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def test_the_command_starts_each_local_plugin_process_once(workdir):
+    """``syncline sync`` starts the local plugins as soon as it has read the config, and the
+    engine takes those processes rather than starting its own: one source process, and two of
+    the destination (one writes the rows, one keeps the state)."""
+    log = workdir / "starts.log"
+    source = counting_exe(workdir, "syncline-plugin-test", log)
+    destination = counting_exe(workdir, "syncline-plugin-sqlite", log)
+    cfg = workdir / "local.yml"
+    cfg.write_text(
+        f"""kind: source
+spec:
+  name: events
+  path: {source}
+  registry: local
+  tables: ["test_incremental_table"]
+  destinations: [sqlite]
+  backend_options: {{table_name: cq_state, connection: "@@plugins.sqlite.connection"}}
+  spec: {{num_events: 30}}
+---
+kind: destination
+spec:
+  name: sqlite
+  path: {destination}
+  registry: local
+  spec: {{connection_string: db.sqlite}}
+"""
+    )
+    r = run_subprocess(["sync", str(cfg)], workdir, timeout=300)
+
+    assert r.returncode == 0, r.stderr
+    assert query(workdir / "db.sqlite", "SELECT count(*) FROM test_incremental_table") == [(30,)]
+    assert query(workdir / "db.sqlite", "SELECT value FROM cq_state") == [("30",)]
+    assert sorted(log.read_text().split()) == [
+        "syncline-plugin-sqlite",
+        "syncline-plugin-sqlite",
+        "syncline-plugin-test",
+    ]

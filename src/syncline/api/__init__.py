@@ -12,9 +12,9 @@ from syncline.api.results import (
     SyncResult,
     TableResult,
 )
-from syncline.api.run import check_connections, migrate, sync, tables, validate
 
 if TYPE_CHECKING:
+    from syncline.api.run import check_connections, migrate, sync, tables, validate
     from syncline.api.state import (
         SourceChecks,
         SourceHistory,
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
         verify_state,
     )
 
-# The state commands are imported on first use: a sync does not need them.
+# Imported on first use: the engine (and Arrow with it) only when a command runs, so the
+# command line can start a sync's plugin processes first; the state commands only for them.
+_RUN = {"check_connections", "migrate", "sync", "tables", "validate"}
 _STATE = {
     "SourceChecks",
     "SourceHistory",
@@ -71,6 +73,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _RUN:
+        from syncline.api import run
+
+        return getattr(run, name)
     if name in _STATE:
         from syncline.api import state
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from syncline import api
 from syncline.api.results import SourceSyncResult, SyncResult
-from syncline.api.run import check_shard
 from syncline.cli.logs import Counter
 from syncline.cli.progress import LogProgress, TerminalProgress
 from syncline.cli.state_actions import add_state_actions, history, rollback, show, verify
@@ -76,6 +75,8 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     m = _SHARD.match(text)
     if m is None:
         raise SynclineError(f"invalid shard format: {text}. Valid format is num/total, e.g. 1/4")
+    from syncline.api.run import check_shard
+
     return check_shard((int(m.group(1)), int(m.group(2))), text)
 
 
@@ -160,9 +161,13 @@ def sync(args: argparse.Namespace, invocation_id: str, counter: Counter, started
 def _run_sync(
     args: argparse.Namespace, view: TerminalProgress | LogProgress, invocation_id: str
 ) -> SyncResult:
+    config: api.ConfigInput = args.paths
+    started_ahead = args.executor == "local"
+    if started_ahead:
+        config = _read_and_start_local_plugins(args.paths)
     try:
         return api.sync(
-            args.paths,
+            config,
             shard=parse_shard(args.shard),
             full_refresh=tuple(args.table) or args.full_refresh,
             no_migrate=args.no_migrate,
@@ -181,6 +186,28 @@ def _run_sync(
         )
     finally:
         view.close()  # no progress after the sync, however it ended
+        if started_ahead:
+            from syncline.grpc.prestart import stop_unused
+
+            stop_unused()
+
+
+def _read_and_start_local_plugins(paths: list[str]) -> api.ConfigInput:
+    """The config, read, with the processes of its ``registry: local`` sources and
+    destinations started: they import their libraries while this process imports the engine
+    (the engine takes them as it starts each plugin, and stops what it did not take)."""
+    from syncline.config.models import Registry
+    from syncline.grpc.prestart import start_ahead
+
+    config = api.load_config(paths)
+    kinds = (("source", config.sources), ("destination", config.destinations))
+    start_ahead(
+        (kind, str(c.spec.name), str(c.spec.path))
+        for kind, documents in kinds
+        for c in documents
+        if c.spec.registry is Registry.LOCAL and os.access(c.spec.path, os.X_OK)
+    )
+    return config
 
 
 def _print_summary(result: SyncResult, counter: Counter, started: float) -> None:

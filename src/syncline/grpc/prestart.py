@@ -7,6 +7,7 @@ another, a sync with a source, a destination and a state backend waits for each 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterable
 
 from syncline.grpc.process import PluginProcess
@@ -16,14 +17,19 @@ _started: dict[tuple[str, str, str], list[PluginProcess]] = {}
 
 
 def start_ahead(wanted: Iterable[tuple[str, str, str]]) -> None:
-    """Spawn one process per ``(kind, name, path)`` without waiting for it to serve."""
-    for kind, name, path in wanted:
-        try:
-            process = PluginProcess(kind, name, path)
-        except Exception:  # reported with its reason when the plugin is created
-            continue
+    """Spawn processes, without waiting for them to serve, until one waits for each
+    ``(kind, name, path)`` of ``wanted`` (a repeated entry: one process each)."""
+    for key, count in Counter(wanted).items():
         with _lock:
-            _started.setdefault((kind, name, path), []).append(process)
+            missing = count - len(_started.get(key, []))
+        for _ in range(missing):
+            kind, name, path = key
+            try:
+                process = PluginProcess(kind, name, path)
+            except Exception:  # reported with its reason when the plugin is created
+                break
+            with _lock:
+                _started.setdefault(key, []).append(process)
 
 
 def take(kind: str, name: str, path: str) -> PluginProcess | None:

@@ -20,9 +20,6 @@ import time
 from collections import deque
 from pathlib import Path
 
-import grpc
-
-from syncline.grpc.transport import open_channel
 from syncline.plugin.errors import PluginInitError
 
 _LEVELS = {
@@ -134,6 +131,12 @@ class PluginProcess:
             self.log.log(level, "%s plugin %s: %s", self.kind, self.name, text)
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
+        # gRPC is imported here, not with the module: a process can be started before the
+        # engine and its libraries are imported, and import alongside it.
+        import grpc
+
+        from syncline.grpc.transport import open_channel
+
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._refused.is_set() and self._retry_on_tcp():
