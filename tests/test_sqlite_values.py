@@ -30,6 +30,5 @@ def test_unsigned_64_bit_values_above_the_signed_range_read_back_unchanged(tmp_p
     finally:
         dest.close()
     assert read.schema.field("n").type == pa.uint64()
-    assert sorted(zip(read.column("id").to_pylist(), read.column("n").to_pylist())) == list(
-        enumerate(values)
-    )
+    ids, numbers = read.column("id").to_pylist(), read.column("n").to_pylist()
+    assert sorted(zip(ids, numbers, strict=True)) == list(enumerate(values))
