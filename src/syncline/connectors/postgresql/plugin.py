@@ -65,7 +65,8 @@ class PostgreSQLDestination:
             for _ in range(spec.write_connections)
         ]
         self._workers: ThreadPoolExecutor | None = None
-        # Tables this instance created, empty until their first write.
+        # Tables this instance created whose every batch so far was new keys: COPYed straight
+        # in. A table leaves the set at its first batch that has to be upserted.
         self._fresh: set[str] = set()
         if not ctx.no_connection:
             self._run(
@@ -180,15 +181,11 @@ class PostgreSQLDestination:
         if not keys and not infinite:
             cur.adbc_ingest(table.name, data, mode="append", db_schema_name=self.schema)
             return
-        fresh = table.name in self._fresh
-        self._fresh.discard(table.name)  # a retry or a later batch takes the upsert path
-        if (
-            fresh
-            and not infinite
-            and not has_duplicate_keys(data, keys)
-            and _copy_new(cur, self.schema, table, data)
-        ):
-            return
+        if table.name in self._fresh and not infinite:
+            if not has_duplicate_keys(data, keys) and _copy_new(cur, self.schema, table, data):
+                return
+            # Keys met again: later batches are likely to repeat keys too.
+            self._fresh.discard(table.name)
         _upsert_staged(cur, self._qualified(table.name), table, data, infinite)
 
     def delete_stale(self, table: Table, source_name: str, sync_time: datetime) -> int:
@@ -298,9 +295,10 @@ def _catalog(cur: Any, schema: str) -> dict[str, list[ColumnShape]]:
 
 
 def _copy_new(cur: Any, schema: str, table: Table, data: pa.Table) -> bool:
-    """COPY straight into a table this sync created and has not written yet: nothing to
-    upsert against, so no staging table (whose creation costs more than a small table's
-    rows). False, with nothing written, if another writer got rows in first."""
+    """COPY straight into a table, which for rows of new keys is what an upsert does, without
+    the staging table (whose creation costs more than a small table's rows). False, with
+    nothing written, if a key is already there: written earlier, by this sync or another
+    writer (a writer still in its transaction makes the COPY wait for its outcome)."""
     cur.execute("SAVEPOINT syncline_new_table")
     try:
         cur.adbc_ingest(table.name, data, mode="append", db_schema_name=schema)
