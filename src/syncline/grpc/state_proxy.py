@@ -21,6 +21,7 @@ from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
 from syncline.grpc.ipc import record_bytes, record_from_bytes
 from syncline.grpc.server import Discovery
 from syncline.grpc.transport import bind, new_server
+from syncline.schema.arrays import utf8_array
 
 
 class _StateService(plugin_pb2_grpc.PluginServicer):
@@ -55,7 +56,9 @@ class _StateService(plugin_pb2_grpc.PluginServicer):
         items = dict(self.read())
         if not items:
             return
-        record = pa.record_batch({"key": list(items), "value": list(items.values())})
+        record = pa.record_batch(
+            [utf8_array(list(items)), utf8_array(list(items.values()))], names=["key", "value"]
+        )
         yield plugin_pb2.Read.Response(record=record_bytes(record))
 
 

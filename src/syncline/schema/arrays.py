@@ -86,9 +86,7 @@ def one_value(value: object) -> pa.Array:
     if isinstance(value, str):
         return utf8_array([value])
     if isinstance(value, bytes):
-        offsets = np.array([0, len(value)], dtype=np.int32)
-        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(value)]
-        return pa.Array.from_buffers(pa.binary(), 1, buffers)
+        return pa.repeat(binary_scalar(value), 1)
     if isinstance(value, bool):
         return from_numpy(np.array([value], dtype=np.bool_))
     if isinstance(value, int) and -(2**63) <= value < 2**63:
@@ -96,3 +94,10 @@ def one_value(value: object) -> pa.Array:
     if isinstance(value, float):
         return from_numpy(np.array([value], dtype=np.float64))
     return pa.array([value])
+
+
+def binary_scalar(data: bytes) -> pa.Scalar:
+    offsets = np.array([0, len(data)], dtype=np.int32)
+    return pa.Array.from_buffers(pa.binary(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])[
+        0
+    ]

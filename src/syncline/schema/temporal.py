@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from syncline.schema.arrays import int_values, validity
+from syncline.schema.arrays import from_numpy, int_values, utf8_scalar, validity
 
 # pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
 # that finds nothing new needs none of it.
@@ -95,14 +95,15 @@ def from_text(arr: pa.Array, t: pa.DataType) -> pa.Array:
     import pyarrow.compute as pc
 
     text = arr.cast(pa.utf8())
-    pos = pc.equal(text, "infinity").fill_null(False)
-    neg = pc.equal(text, "-infinity").fill_null(False)
+    false = from_numpy(np.zeros(1, dtype=np.bool_))[0]
+    pos = pc.equal(text, utf8_scalar("infinity")).fill_null(false)
+    neg = pc.equal(text, utf8_scalar("-infinity")).fill_null(false)
     if not (pc.any(pos).as_py() or pc.any(neg).as_py()):
         return text.cast(t)
-    plain = pc.if_else(pc.or_(pos, neg), pa.scalar(None, pa.utf8()), text).cast(t)
-    width = pa.int64() if pa.types.is_timestamp(t) else pa.int32()
-    inf = infinity_of(t)
-    ints = plain.view(width)
-    ints = pc.if_else(pos, pa.scalar(inf, width), ints)
-    ints = pc.if_else(neg, pa.scalar(-inf, width), ints)
+    plain = pc.if_else(pc.or_(pos, neg), pa.nulls(1, pa.utf8())[0], text).cast(t)
+    width = np.int64 if pa.types.is_timestamp(t) else np.int32
+    inf = from_numpy(np.array([infinity_of(t), -infinity_of(t)], dtype=width))
+    ints = plain.view(inf.type)
+    ints = pc.if_else(pos, inf[0], ints)
+    ints = pc.if_else(neg, inf[1], ints)
     return ints.view(t)

@@ -62,8 +62,14 @@ def uuid_to_text(arr: pa.Array) -> pa.Array:
 
 
 def text_to_uuid(arr: pa.Array) -> pa.Array:
-    values = [None if v is None else uuid.UUID(v).bytes for v in arr.to_pylist()]
-    return pa.ExtensionArray.from_storage(UUID, pa.array(values, pa.binary(16)))
+    texts = arr.to_pylist()
+    data = b"".join(bytes(16) if v is None else uuid.UUID(v).bytes for v in texts)
+    valid = np.array([v is not None for v in texts], dtype=np.bool_)
+    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    storage = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), len(texts), [bitmap, pa.py_buffer(data)]
+    )
+    return pa.ExtensionArray.from_storage(UUID, storage)
 
 
 def map_columns(record: pa.RecordBatch, convert: Callable[[pa.Array], pa.Array]) -> pa.RecordBatch:

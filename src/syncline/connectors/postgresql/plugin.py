@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
@@ -16,6 +17,7 @@ from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import MigrationError, WriteError
 from syncline.plugin.specs import BatchSpec, Duration
 from syncline.schema import temporal
+from syncline.schema.arrays import from_numpy
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, free_name
@@ -327,7 +329,7 @@ def _upsert_staged(
         casts[name] = pg_type(data.schema.field(i).type)
         cur.execute(f"ALTER TABLE {staging} ALTER COLUMN {quote_ident(name)} TYPE text")
         data = data.set_column(i, name, temporal.to_text(data.column(i).combine_chunks()))
-    staged = data.append_column(row, pa.array(range(data.num_rows), pa.int64()))
+    staged = data.append_column(row, from_numpy(np.arange(data.num_rows, dtype=np.int64)))
     cur.adbc_ingest("syncline_staging", staged, mode="append", temporary=True)
     cols = column_list(data.column_names)
     values = ", ".join(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from syncline.schema.arrays import binary_scalar, from_numpy
 from syncline.schema.types import JSON, JSONType, UUIDType
 from syncline.writers.values import json_text, text_to_uuid
 
@@ -46,6 +48,11 @@ _BIND = {
 }
 
 
+# jsonb's binary COPY form: a version byte, then the text.
+_JSONB_VERSION = binary_scalar(b"\x01")
+_EMPTY = binary_scalar(b"")
+
+
 def pg_type(t: pa.DataType) -> str:
     if isinstance(t, UUIDType):
         return "uuid"
@@ -75,7 +82,7 @@ def to_copy(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(t, UUIDType):
         return arr.storage
     if isinstance(t, JSONType):
-        return pc.binary_join_element_wise(pa.scalar(b"\x01"), arr.storage, pa.scalar(b""))
+        return pc.binary_join_element_wise(_JSONB_VERSION, arr.storage, _EMPTY)
     if pa.types.is_timestamp(t):
         return arr.cast(pa.timestamp("us"))
     if pa.types.is_fixed_size_binary(t):
@@ -101,7 +108,7 @@ def to_copy(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 def _fixed_offsets(arr: pa.Array) -> pa.Array:
     size = arr.type.list_size
-    return pa.array(range(0, (len(arr) + 1) * size, size), pa.int32())
+    return from_numpy(np.arange(0, (len(arr) + 1) * size, size, dtype=np.int32))
 
 
 def select_expr(quoted: str, t: pa.DataType) -> str:
