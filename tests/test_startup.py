@@ -141,6 +141,7 @@ def _count(lane: str, target: str, sql: str) -> list[tuple[object, ...]]:
     [
         "sqlite",
         "sqlite over gRPC",
+        "duckdb",
     ],
 )
 def test_a_sync_of_rows_imports_pandas_in_no_process(workdir, lane):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
@@ -17,9 +18,10 @@ from syncline.connectors.duckdb.types import duckdb_type, from_duckdb, to_duckdb
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import WriteError
 from syncline.plugin.specs import BatchSpec
+from syncline.schema.arrays import from_numpy, timestamp_scalar
 from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
-from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME
+from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, SYNC_TIME_TYPE
 from syncline.schema.table import Table
 from syncline.writers.migrate import (
     Action,
@@ -184,7 +186,7 @@ class DuckDBDestination:
                 _run_staged(db, data, [_insert_sql(table.name, data.column_names, "")])
                 continue
             if careful and has_duplicate_keys(data, keys):
-                numbered = data.append_column(_ROW, pa.array(range(data.num_rows), pa.int64()))
+                numbered = data.append_column(_ROW, from_numpy(np.arange(data.num_rows)))
                 rows = _last_rows(keys)
             else:
                 numbered, rows = data, ""
@@ -200,7 +202,7 @@ class DuckDBDestination:
         self, tables: Sequence[Table], source_name: str, sync_time: datetime
     ) -> list[int]:
         """Stale rows of several tables deleted in one transaction; how many per table."""
-        when = to_duckdb(pa.array([sync_time], pa.timestamp("us", tz="UTC")))[0].as_py()
+        when = to_duckdb(pa.repeat(timestamp_scalar(sync_time, SYNC_TIME_TYPE), 1))[0].as_py()
         counts: list[int] = []
 
         def delete(db: Any) -> None:
