@@ -139,6 +139,8 @@ def test_memory_limit_is_the_budget_plus_room_for_the_indexes(path):
     assert unit == "MiB"
     # 256 MB (244.1 MiB) + the 64 MiB margin + the small index of the table written before
     assert 308.1 <= float(value) < 308.1 + 10
+    (reused,) = default._db().execute("SELECT current_setting('block_allocator_memory')").fetchone()
+    assert reused == "244.1 MiB"  # blocks dropped and read again reuse the budget's memory
     default.close()
     unlimited = _open(path, memory_limit=None)  # null: DuckDB's own limit
     assert _memory_limit(unlimited) == duckdb_default
