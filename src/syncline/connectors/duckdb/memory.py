@@ -2,7 +2,7 @@
 
 Without a limit DuckDB keeps every block it wrote in memory, up to 80% of RAM. A table's rows
 and its key index each take a block of their own (256 KiB) at every checkpoint, however few
-the rows, and a commit of a few small tables checkpoints already (DuckDB counts a table's
+the rows, and a commit of ten or twenty small tables checkpoints already (DuckDB counts their
 uncommitted rows as whole blocks against its WAL threshold): at 1,000 small tables that is
 over 500 MB of blocks that are on disk already. A limit makes DuckDB drop such blocks (or
 spill unwritten ones to a temporary file), so one applies by default (DEFAULT_BUDGET).

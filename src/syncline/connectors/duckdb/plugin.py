@@ -44,8 +44,8 @@ class DuckDBSpec(BatchSpec):
         100 * 1024 * 1024, ge=1, description="Arrow bytes per write transaction."
     )
     # Without a limit DuckDB keeps every block it wrote, 512 KiB per table written even for
-    # a few rows: over 500 MB at 1,000 small tables. The default keeps a sync of 1,000 small
-    # tables under 700 MB; blocks past it are on disk already and are simply dropped.
+    # a few rows: over 500 MB at 1,000 small tables (a sync of them peaked over 800 MB, with
+    # the default near 730 MB). Blocks past it are on disk already and are simply dropped.
     memory_limit: str | None = Field(
         DEFAULT_BUDGET,
         pattern=SIZE_PATTERN,
@@ -56,7 +56,7 @@ class DuckDBSpec(BatchSpec):
 
 class DuckDBDestination:
     # DuckDB keeps each table's uncommitted rows and key index in memory until the commit
-    # (about 1 MiB per small table), and a commit of more than a few small tables checkpoints
+    # (about 1 MiB per small table), and a commit of ten or twenty small tables checkpoints
     # (work that grows with every table of the file): 40 halves the checkpoints of 20.
     tables_per_transaction = 40
 
