@@ -133,9 +133,63 @@ def test_memory_limit_is_the_budget_plus_room_for_the_indexes(path):
     # 300 MB (286.1 MiB) + a 64 MiB margin + 2 MiB for the table written + its small index
     assert 352.1 <= float(value) < 352.1 + 10
     dest.close()
-    default = _open(path)  # unset by default: DuckDB's own limit
-    assert _memory_limit(default) == duckdb_default
+    default = _open(path)  # a 256 MB budget by default
+    assert default.spec.memory_limit == "256MB"
+    value, unit = _memory_limit(default).split()
+    assert unit == "MiB"
+    # 256 MB (244.1 MiB) + the 64 MiB margin + the small index of the table written before
+    assert 308.1 <= float(value) < 308.1 + 10
+    (reused,) = default._db().execute("SELECT current_setting('block_allocator_memory')").fetchone()
+    assert reused == "244.1 MiB"  # blocks dropped and read again reuse the budget's memory
     default.close()
+    unlimited = _open(path, memory_limit=None)  # null: DuckDB's own limit
+    assert _memory_limit(unlimited) == duckdb_default
+    unlimited.close()
+
+
+def _cached_blocks(dest: DuckDBDestination) -> int:
+    (cached,) = (
+        dest._db()
+        .execute("SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'")
+        .fetchone()
+    )
+    return int(cached)
+
+
+@pytest.mark.slow
+def test_many_small_tables_keep_only_the_budget_of_written_blocks(path):
+    # Each small table takes a 256 KiB block for its rows and one for its key index: 400
+    # tables write over 200 MB of blocks, which DuckDB would keep in memory without a limit.
+    dest = _open(path, memory_limit="16MB")
+    tables = [_table(f"t{i:03d}") for i in range(400)]
+    dest.migrate_tables(tables, False)
+    for start in range(0, len(tables), 20):  # groups of tables per transaction, as a sync does
+        group = tables[start : start + 20]
+        dest.write_tables(
+            [(t, [_rows(dest, t, *[(k, f"{t.name}-{k}") for k in range(10)])]) for t in group]
+        )
+    dest.close()
+    dest = _open(path, memory_limit="16MB")  # the second run: every key deleted and written again
+    dest.migrate_tables(tables, False)
+    for start in range(0, len(tables), 20):
+        group = tables[start : start + 20]
+        dest.write_tables(
+            [(t, [_rows(dest, t, *[(k, f"again-{k}") for k in range(10)])]) for t in group]
+        )
+    (used_blocks, block_size) = (
+        dest._db().execute("SELECT used_blocks, block_size FROM pragma_database_size()").fetchone()
+    )
+    assert used_blocks * block_size > 200 * 2**20
+    value, unit = _memory_limit(dest).split()
+    limit_mib = float(value) * {"MiB": 1, "GiB": 1024}[unit]
+    assert limit_mib < 150  # the budget plus room for the indexes, far below the blocks written
+    assert _cached_blocks(dest) < limit_mib * 2**20
+    for t in (tables[0], tables[199], tables[-1]):
+        assert _contents(dest, t) == [(k, f"again-{k}") for k in range(10)]
+    counts = " UNION ALL ".join(f"SELECT count(*) AS n FROM {t.name}" for t in tables)
+    (total,) = dest._db().execute(f"SELECT sum(n) FROM ({counts})").fetchone()
+    assert total == 4000
+    dest.close()
 
 
 def test_key_indexes_may_outgrow_the_budget(path):

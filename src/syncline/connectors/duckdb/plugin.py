@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from syncline.connectors.duckdb.memory import SIZE_PATTERN, MemoryLimit
+from syncline.connectors.duckdb.memory import DEFAULT_BUDGET, SIZE_PATTERN, MemoryLimit
 from syncline.connectors.duckdb.types import duckdb_type, from_duckdb, to_duckdb
 from syncline.plugin.contracts import BatchLimits, PluginContext
 from syncline.plugin.errors import WriteError
@@ -45,19 +45,22 @@ class DuckDBSpec(BatchSpec):
     batch_size_bytes: int = Field(
         100 * 1024 * 1024, ge=1, description="Arrow bytes per write transaction."
     )
-    # Off by default: at 1,000 small tables 256MB keeps the process under 700 MB instead of
-    # over 800 MB, but DuckDB then spills and re-reads blocks and the sync takes ~30% longer.
+    # Without a limit DuckDB keeps every block it wrote, 512 KiB per table written even for
+    # a few rows: over 500 MB at 1,000 small tables (a sync of them peaked over 800 MB, with
+    # the default near 730 MB). Blocks past it are on disk already and are simply dropped.
     memory_limit: str | None = Field(
-        None,
+        DEFAULT_BUDGET,
         pattern=SIZE_PATTERN,
         description="Memory DuckDB may keep for cached table blocks and queries on top of "
-        "its key indexes (e.g. 256MB, 2GiB); unset: DuckDB's own limit (80% of RAM).",
+        "its key indexes (e.g. 256MB, 2GiB); null: DuckDB's own limit (80% of RAM).",
     )
 
 
 class DuckDBDestination:
-    # DuckDB keeps each table's uncommitted rows and key index in memory until the commit.
-    tables_per_transaction = 20
+    # DuckDB keeps each table's uncommitted rows and key index in memory until the commit
+    # (about 1 MiB per small table), and a commit of ten or twenty small tables checkpoints
+    # (work that grows with every table of the file): 40 halves the checkpoints of 20.
+    tables_per_transaction = 40
 
     def __init__(self, spec: DuckDBSpec, ctx: PluginContext) -> None:
         self.spec = spec
