@@ -33,9 +33,16 @@ def from_numpy(values: np.ndarray, type_: pa.DataType | None = None) -> pa.Array
 
 
 def utf8_scalar(text: str) -> pa.Scalar:
-    data = text.encode()
+    return _one_string(pa.utf8(), text.encode())
+
+
+def binary_scalar(data: bytes) -> pa.Scalar:
+    return _one_string(pa.binary(), data)
+
+
+def _one_string(type_: pa.DataType, data: bytes) -> pa.Scalar:
     offsets = np.array([0, len(data)], dtype=np.int32)
-    return pa.Array.from_buffers(pa.utf8(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])[0]
+    return pa.Array.from_buffers(type_, 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])[0]
 
 
 def timestamp_scalar(value: datetime, type_: pa.TimestampType) -> pa.Scalar:
@@ -69,9 +76,12 @@ def validity(array: pa.Array) -> np.ndarray:
 
 
 def utf8_array(texts: Sequence[str | None]) -> pa.Array:
+    """Small arrays of text (cursor keys and values, statement parameters)."""
     encoded = [b"" if t is None else t.encode() for t in texts]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
-    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+    if len(ends) and ends[-1] >= 2**31:
+        raise ValueError("text too large for one utf8 array (2 GiB)")
+    offsets = np.concatenate([np.zeros(1, dtype=np.int32), ends.astype(np.int32)])
     valid = np.array([t is not None for t in texts], dtype=np.bool_)
     bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
@@ -94,10 +104,3 @@ def one_value(value: object) -> pa.Array:
     if isinstance(value, float):
         return from_numpy(np.array([value], dtype=np.float64))
     return pa.array([value])
-
-
-def binary_scalar(data: bytes) -> pa.Scalar:
-    offsets = np.array([0, len(data)], dtype=np.int32)
-    return pa.Array.from_buffers(pa.binary(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])[
-        0
-    ]
