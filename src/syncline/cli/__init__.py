@@ -18,9 +18,9 @@ def one_blas_thread() -> None:
 def run() -> NoReturn:
     """The ``syncline`` command, in a process of its own."""
     one_blas_thread()
-    # The engine's libraries make hundreds of thousands of objects that live for the whole
-    # run: imported without the collector, then frozen out of its reach, none of its passes
-    # walks them (the first pass after the imports alone took 30 ms).
+    # What the command line loads lives for the whole run: imported without the collector,
+    # then frozen out of its reach, so none of its passes walks it. (The engine is imported
+    # later, once the plugin processes of a sync have been started.)
     gc.disable()
     from syncline.cli.main import run as run_main
 

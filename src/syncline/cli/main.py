@@ -11,29 +11,20 @@ import uuid
 from collections.abc import Sequence
 from typing import NoReturn
 
-# Importing the engine and its libraries makes hundreds of thousands of objects that live for
-# the whole run: the cyclic collector would walk them again and again while they are made
-# (about a tenth of a sync that finds nothing new), and find nothing to free.
-_collecting = gc.isenabled()
-gc.disable()
-try:
-    from syncline import __version__
-    from syncline.cli import commands
-    from syncline.cli.logs import (
-        DEFAULT_MAX_BACKUPS,
-        DEFAULT_MAX_SIZE_MB,
-        python_level,
-        restore_logging,
-        saved_logging,
-        setup_logging,
-    )
-    from syncline.cli.serve import LOG_LEVELS, find_any, serve, serve_arguments
-    from syncline.config import secrets as redact
-    from syncline.config.errors import ConfigError, ConfigErrors
-    from syncline.plugin.errors import SynclineError
-finally:
-    if _collecting:
-        gc.enable()
+from syncline import __version__
+from syncline.cli import commands
+from syncline.cli.logs import (
+    DEFAULT_MAX_BACKUPS,
+    DEFAULT_MAX_SIZE_MB,
+    python_level,
+    restore_logging,
+    saved_logging,
+    setup_logging,
+)
+from syncline.cli.serve import LOG_LEVELS, find_any, serve, serve_arguments
+from syncline.config import secrets as redact
+from syncline.config.errors import ConfigError, ConfigErrors
+from syncline.plugin.errors import SynclineError
 
 log = logging.getLogger("syncline.cli")
 
