@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import duckdb
+import pytest
 from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
-from conftest import plugin_exe, python_plugin_exe, query, run_subprocess
+from conftest import plugin_exe, python_plugin_exe, query, run_subprocess, wait_for
 
 from syncline.grpc.process import PluginProcess
 from syncline.grpc.transport import open_channel
@@ -121,3 +127,85 @@ spec:
         "syncline-plugin-sqlite",
         "syncline-plugin-test",
     ]
+
+
+def _state_and_parent(pid: int) -> tuple[str, int] | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def _running(pid: int) -> bool:
+    found = _state_and_parent(pid)
+    return found is not None and found[0] != "Z"  # a zombie has exited
+
+
+def _children(pid: int) -> list[int]:
+    kids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    return [k for k in kids if _running(k) and (_state_and_parent(k) or ("", 0))[1] == pid]
+
+
+def _duckdb_config(num_events: int, delay_ms: int) -> str:
+    return f"""kind: source
+spec:
+  name: events
+  path: {plugin_exe("syncline-plugin-test")}
+  registry: local
+  tables: ["test_incremental_table"]
+  destinations: [duckdb]
+  spec: {{num_events: {num_events}, batch_size: 100, batch_delay_ms: {delay_ms}}}
+---
+kind: destination
+spec:
+  name: duckdb
+  path: {plugin_exe("syncline-plugin-duckdb")}
+  registry: local
+  spec: {{connection_string: db.duckdb}}
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux parent-death signal")
+def test_the_plugins_of_a_killed_sync_stop_and_the_rerun_opens_the_database(workdir):
+    """kill -9 of ``syncline sync`` leaves no plugin process serving. An orphaned DuckDB
+    destination would keep the file's lock, and the re-run could not open the database."""
+    (workdir / "slow.yml").write_text(_duckdb_config(1_000_000, 50))
+    sync = subprocess.Popen(
+        [sys.executable, "-m", "syncline", "--no-log-file", "sync", "slow.yml"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    plugins: list[int] = []
+    try:
+        # Both plugins started, the destination's database open (and locked).
+        def both_plugins() -> list[int] | None:
+            kids = _children(sync.pid)
+            return kids if len(kids) == 2 else None
+
+        plugins = wait_for(both_plugins, "the source and destination plugin processes", proc=sync)
+        wait_for(lambda: (workdir / "db.duckdb").exists(), "the database file", proc=sync)
+        assert sync.poll() is None, "the sync ended before it could be killed"
+        sync.kill()
+        sync.wait()
+        wait_for(
+            lambda: not any(_running(p) for p in plugins),
+            "the plugin processes of the killed sync to stop",
+            timeout=60,
+        )
+    finally:
+        if sync.poll() is None:
+            sync.kill()
+        for pid in plugins:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    (workdir / "quick.yml").write_text(_duckdb_config(300, 0))
+    r = run_subprocess(["sync", "quick.yml"], workdir, timeout=300)
+    assert r.returncode == 0, r.stderr
+    with duckdb.connect(str(workdir / "db.duckdb"), read_only=True) as db:
+        counts = db.sql(
+            "SELECT count(*), count(DISTINCT id) FROM test_incremental_table WHERE id <= 300"
+        ).fetchall()
+    assert counts == [(300, 300)]

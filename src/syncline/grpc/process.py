@@ -4,20 +4,33 @@ Plugins are started on a unix socket, as CloudQuery starts them. Some cannot ser
 (those built on CloudQuery's Python SDK bind only TCP): the failure is seen in their output as
 soon as they print it, and they are started again on loopback TCP; the executable is then
 started on TCP directly for the rest of the process.
+
+A plugin process does not outlive the process that started it. Killed with SIGKILL (or by the
+OOM killer), syncline cannot stop its plugins itself, and an orphaned plugin would serve on,
+holding what it opened: a DuckDB destination's file lock, for one, which makes the re-run
+fail. On Linux the kernel sends the plugin SIGTERM when its parent dies (the parent-death
+signal); as that signal follows the thread that started the child, not the process, every
+plugin is started from one thread that lives as long as the process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import os
+import queue
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 from syncline.plugin.errors import PluginInitError
@@ -36,6 +49,70 @@ _LEVELS = {
 
 # Executables that could not serve on a unix socket, by real path.
 _TCP_ONLY: set[str] = set()
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """What a child runs before it executes the plugin so that the kernel sends it SIGTERM
+    when this process dies (Linux only; elsewhere nothing)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent, term = os.getpid(), int(signal.SIGTERM)
+
+    def in_child() -> None:  # between fork and exec: two system calls, nothing else
+        prctl(_PR_SET_PDEATHSIG, term)
+        if os.getppid() != parent:  # the parent died before the call: no signal will come
+            os._exit(1)
+
+    return in_child
+
+
+class _Spawner:
+    """Starts processes from one daemon thread that lives as long as the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[tuple[list[str], Future[subprocess.Popen[str]]]] = (
+            queue.SimpleQueue()
+        )
+        self._owner = 0  # the process whose thread serves the queue (a fork has none)
+
+    def popen(self, cmd: list[str]) -> subprocess.Popen[str]:
+        with self._lock:
+            if self._owner != os.getpid():
+                self._jobs = queue.SimpleQueue()
+                thread = threading.Thread(target=self._serve, name="plugin-spawner", daemon=True)
+                thread.start()
+                self._owner = os.getpid()
+            jobs = self._jobs
+        done: Future[subprocess.Popen[str]] = Future()
+        jobs.put((cmd, done))
+        return done.result()
+
+    def _serve(self) -> None:
+        jobs = self._jobs
+        while True:
+            cmd, done = jobs.get()
+            try:
+                done.set_result(
+                    subprocess.Popen(
+                        cmd,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                        errors="replace",
+                        preexec_fn=_parent_death_signal(),
+                    )
+                )
+            except BaseException as e:  # reported on the caller's thread
+                done.set_exception(e)
+
+
+_spawner = _Spawner()
 
 
 def _refuses_unix(line: str, socket_path: str) -> bool:
@@ -67,9 +144,7 @@ class PluginProcess:
             "--log-format", "json", "--log-level", self.log_level, "--no-sentry",
         ]  # fmt: skip
         try:
-            self.proc = subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
-            )
+            self.proc = _spawner.popen(cmd)
         except OSError as e:
             raise PluginInitError(
                 f"{self.kind} plugin {self.name}: cannot start {self.path}: {e.strerror}"
