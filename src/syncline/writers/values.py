@@ -19,7 +19,11 @@ from syncline.schema.types import UUID
 # pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
 # that finds nothing new needs none of it.
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# The two hex digits of each byte value, as one 2-byte item: a byte array becomes its hex text
+# with a single lookup.
+_HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % b for b in range(256)), dtype=np.uint16)
+# Where each byte's two digits go in a UUID's 36 characters (8-4-4-4-12, dashes between).
+_UUID_GROUPS = ((0, 4, 0), (4, 6, 9), (6, 8, 14), (8, 10, 19), (10, 16, 24))
 # Scalars made from buffers (see schema.arrays: converting Python values imports pandas).
 _ZERO_UUID = pa.FixedSizeBinaryArray.from_buffers(
     pa.binary(16), 1, [None, pa.py_buffer(bytes(16))]
@@ -38,22 +42,16 @@ def uuid_to_text(arr: pa.Array) -> pa.Array:
 
     storage = arr.storage if isinstance(arr, pa.ExtensionArray) else arr
     n = len(storage)
-    if n == 0:
-        return pa.nulls(0, pa.utf8())
+    if storage.null_count == n:  # e.g. _cq_parent_id of a top-level table
+        return pa.nulls(n, pa.utf8())
     filled = storage.fill_null(_ZERO_UUID) if storage.null_count else storage
     raw = np.frombuffer(
         filled.buffers()[1], dtype=np.uint8, count=16 * n, offset=filled.offset * 16
-    )
-    raw = raw.reshape(n, 16)
-    hexes = np.empty((n, 32), dtype=np.uint8)
-    hexes[:, 0::2] = _HEX[raw >> 4]
-    hexes[:, 1::2] = _HEX[raw & 0x0F]
+    ).reshape(n, 16)
+    pairs = np.take(_HEX_PAIRS, raw)  # (n, 16) two-character items
     out = np.full((n, 36), ord("-"), dtype=np.uint8)
-    src = 0
-    for start, end in ((0, 8), (9, 13), (14, 18), (19, 23), (24, 36)):
-        width = end - start
-        out[:, start:end] = hexes[:, src : src + width]
-        src += width
+    for first, stop, at in _UUID_GROUPS:
+        out[:, at : at + 2 * (stop - first)] = pairs[:, first:stop].view(np.uint8)
     offsets = pa.py_buffer(np.arange(0, 36 * (n + 1), 36, dtype=np.int32).tobytes())
     text = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(out.tobytes()))
     if storage.null_count:
