@@ -71,30 +71,34 @@ def _parent_death_signal() -> Callable[[], None] | None:
     return in_child
 
 
+_Job = tuple[list[str], "Future[subprocess.Popen[str]]"]
+
+
 class _Spawner:
     """Starts processes from one daemon thread that lives as long as the process."""
 
     def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked child has no such thread
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[tuple[list[str], Future[subprocess.Popen[str]]]] = (
-            queue.SimpleQueue()
-        )
-        self._owner = 0  # the process whose thread serves the queue (a fork has none)
+        self._jobs: queue.SimpleQueue[_Job] | None = None
 
     def popen(self, cmd: list[str]) -> subprocess.Popen[str]:
         with self._lock:
-            if self._owner != os.getpid():
+            if self._jobs is None:
                 self._jobs = queue.SimpleQueue()
-                thread = threading.Thread(target=self._serve, name="plugin-spawner", daemon=True)
-                thread.start()
-                self._owner = os.getpid()
+                threading.Thread(
+                    target=self._serve, args=(self._jobs,), name="plugin-spawner", daemon=True
+                ).start()
             jobs = self._jobs
         done: Future[subprocess.Popen[str]] = Future()
         jobs.put((cmd, done))
         return done.result()
 
-    def _serve(self) -> None:
-        jobs = self._jobs
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue[_Job]) -> None:
         while True:
             cmd, done = jobs.get()
             try:
