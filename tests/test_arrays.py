@@ -70,7 +70,10 @@ def test_storage_integers_and_validity_of_a_sliced_array_with_nulls():
     assert validity(pa.array([1, 2], pa.int32())).tolist() == [True, True]
 
 
-@pytest.mark.parametrize("value", [None, "x", b"\x00a", True, 5, -(2**63), 1.5])
+@pytest.mark.parametrize(
+    "value",
+    [None, "x", b"\x00a", True, 5, -(2**63), 1.5, datetime(2026, 3, 1, 12, 30, 5, 123456)],
+)
 def test_statement_parameters_match_pyarrows_conversion(value):
     assert one_value(value).equals(pa.array([value]))
 

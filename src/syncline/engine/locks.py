@@ -59,11 +59,13 @@ class PostgresLock:
     """A session advisory lock, held on its own connection for the whole sync."""
 
     def __init__(self, conninfo: str, source: str, schema: str, table: str) -> None:
-        import adbc_driver_postgresql.dbapi as adbc
+        import adbc_driver_postgresql
+
+        from syncline.writers.adbc_session import Connection
 
         self.source, self.table = source, table
         try:
-            self._conn: Any = adbc.connect(conninfo)
+            self._conn = Connection(adbc_driver_postgresql.connect(conninfo), autocommit=False)
         except Exception as e:
             raise SynclineError(f"cannot lock state table {table}: {e}") from e
         cur = self._conn.cursor()

@@ -89,8 +89,8 @@ def utf8_array(texts: Sequence[str | None]) -> pa.Array:
 
 
 def one_value(value: object) -> pa.Array:
-    """A one-element array of a str, bytes, bool, int, float or None (statement parameters);
-    any other value goes through pyarrow's own conversion."""
+    """A one-element array of a str, bytes, bool, int, float, naive datetime or None (statement
+    parameters); any other value goes through pyarrow's own conversion."""
     if value is None:
         return pa.nulls(1)
     if isinstance(value, str):
@@ -103,4 +103,6 @@ def one_value(value: object) -> pa.Array:
         return from_numpy(np.array([value], dtype=np.int64))
     if isinstance(value, float):
         return from_numpy(np.array([value], dtype=np.float64))
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return pa.repeat(timestamp_scalar(value, pa.timestamp("us")), 1)
     return pa.array([value])

@@ -1,5 +1,6 @@
 """One connection of the PostgreSQL destination: transactions of our own, retried on a fresh
-connection when the failure passes with time."""
+connection when the failure passes with time. Statements go through ADBC's low-level API
+(``writers.adbc_session`` says why)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import adbc_driver_postgresql.dbapi as adbc
+import adbc_driver_postgresql
+from adbc_driver_manager import OperationalError
 
+from syncline.writers.adbc_session import Connection as Session
+from syncline.writers.adbc_session import Cursor
 from syncline.writers.retry import with_retries
 
 T = TypeVar("T")
@@ -27,7 +31,7 @@ def is_transient(e: BaseException, connection_works: Callable[[], bool] = lambda
     state = getattr(e, "sqlstate", None) or ""
     if state:
         return any(state.startswith(s) for s in _TRANSIENT_STATES)
-    if not isinstance(e, adbc.OperationalError | ConnectionError | OSError):
+    if not isinstance(e, OperationalError | ConnectionError | OSError):
         return False
     return not connection_works()
 
@@ -40,14 +44,14 @@ class Connection:
         self._attempts = attempts
         self._retry_delay_s = retry_delay_s
         self._logger = logger
-        self._conn: Any = None
+        self._conn: Session | None = None
         self._lock = threading.Lock()
 
-    def _connect(self) -> Any:
+    def _connect(self) -> Session:
         if self._conn is None:
             # Transactions are ours (BEGIN ... COMMIT): with the driver's own, a bulk COPY
             # leaves "there is already a transaction in progress" in the server's log.
-            self._conn = adbc.connect(self._dsn, autocommit=True)
+            self._conn = Session(adbc_driver_postgresql.connect(self._dsn), autocommit=True)
         return self._conn
 
     def drop(self, _: BaseException | None = None) -> None:
@@ -60,7 +64,7 @@ class Connection:
         with self._lock:
             self.drop()
 
-    def run(self, work: Callable[[Any], T]) -> T:
+    def run(self, work: Callable[[Cursor], T]) -> T:
         """Run ``work(cursor)`` in one transaction, retrying transient failures."""
 
         def attempt() -> T:

@@ -22,6 +22,7 @@ from syncline.schema.arrow import to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, free_name
 from syncline.schema.table import Table
+from syncline.writers.adbc_session import Cursor
 from syncline.writers.migrate import Action, plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, latest_rows_sql, on_conflict_update, quote_ident
 from syncline.writers.values import has_duplicate_keys, map_columns
@@ -77,7 +78,7 @@ class PostgreSQLDestination:
 
     # -- connection and transactions -------------------------------------------------------
 
-    def _run(self, work: Callable[[Any], T], what: str = "", slot: int = 0) -> T:
+    def _run(self, work: Callable[[Cursor], T], what: str = "", slot: int = 0) -> T:
         """Run ``work(cursor)`` in one transaction on connection ``slot``."""
         try:
             return self._pool[slot].run(work)
@@ -91,7 +92,11 @@ class PostgreSQLDestination:
         return f"{quote_ident(self.schema)}.{quote_ident(name)}"
 
     def test_connection(self) -> None:
-        self._run(lambda cur: (cur.execute("SELECT 1"), cur.fetchall()))
+        def probe(cur: Cursor) -> None:
+            cur.execute("SELECT 1")
+            cur.fetchall()
+
+        self._run(probe)
 
     def close(self) -> None:
         if self._workers is not None:
@@ -102,7 +107,7 @@ class PostgreSQLDestination:
 
     # -- schema ----------------------------------------------------------------------------
 
-    def _existing(self, cur: Any, name: str) -> list[ColumnShape]:
+    def _existing(self, cur: Cursor, name: str) -> list[ColumnShape]:
         cur.execute(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
             "coalesce(a.attnum = any(i.indkey), false) "
@@ -118,7 +123,7 @@ class PostgreSQLDestination:
     def migrate_tables(self, tables: Sequence[Table], force: bool) -> None:
         self._fresh.update(self._run(lambda cur: self._migrate(cur, tables, force)))
 
-    def _migrate(self, cur: Any, tables: Sequence[Table], force: bool) -> list[str]:
+    def _migrate(self, cur: Cursor, tables: Sequence[Table], force: bool) -> list[str]:
         """Carry out the plans; the tables created (empty) by them."""
         catalog = _catalog(cur, self.schema)
         plans = plan_migrations(
@@ -165,14 +170,14 @@ class PostgreSQLDestination:
             future.result()
 
     def _write_share(self, share: list[tuple[Table, pa.Table]], slot: int) -> None:
-        def write(cur: Any) -> None:
+        def write(cur: Cursor) -> None:
             for table, data in share:
                 self._write(cur, table, data)
 
         names = ", ".join(t.name for t, _ in share[:3])
         self._run(write, names + (", ..." if len(share) > 3 else ""), slot)
 
-    def _write(self, cur: Any, table: Table, data: pa.Table) -> None:
+    def _write(self, cur: Cursor, table: Table, data: pa.Table) -> None:
         keys = table.primary_keys
         # Binary COPY cannot carry PostgreSQL's infinities: such columns are staged as text.
         infinite = [
@@ -181,7 +186,7 @@ class PostgreSQLDestination:
             if temporal.is_temporal(f.type) and temporal.infinite_mask(col.combine_chunks()).any()
         ]
         if not keys and not infinite:
-            cur.adbc_ingest(table.name, data, mode="append", db_schema_name=self.schema)
+            cur.ingest(table.name, data, db_schema=self.schema)
             return
         if table.name in self._fresh and not infinite:
             if not has_duplicate_keys(data, keys) and _copy_new(cur, self.schema, table, data):
@@ -199,7 +204,7 @@ class PostgreSQLDestination:
         """Stale rows of several tables deleted in one transaction; how many per table."""
         when = _naive_utc(sync_time)
 
-        def delete(cur: Any) -> list[int]:
+        def delete(cur: Cursor) -> list[int]:
             counts = []
             for table in tables:
                 cur.execute(
@@ -209,7 +214,7 @@ class PostgreSQLDestination:
                     "SELECT count(*) FROM deleted",
                     (source_name, when),
                 )
-                counts.append(int(cur.fetchone()[0]))
+                counts.append(int(cur.fetchall()[0][0]))
             return counts
 
         return self._run(delete)
@@ -230,7 +235,7 @@ class PostgreSQLDestination:
     def has_rows(self, table: Table) -> bool:
         """Whether the table exists and holds a row (checked before trusting a cursor)."""
 
-        def probe(cur: Any) -> bool:
+        def probe(cur: Cursor) -> bool:
             if not self._existing(cur, table.name):
                 return False
             cur.execute(f"SELECT 1 FROM {self._qualified(table.name)} LIMIT 1")
@@ -251,7 +256,7 @@ class PostgreSQLDestination:
         return self._read(table, sql)
 
     def _read(self, table: Table, sql: str) -> Iterator[pa.RecordBatch]:
-        def fetch(cur: Any) -> pa.Table | None:
+        def fetch(cur: Cursor) -> pa.Table | None:
             if not self._existing(cur, table.name):
                 return None
             cur.execute(sql)
@@ -276,7 +281,7 @@ def _naive_utc(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
-def _catalog(cur: Any, schema: str) -> dict[str, list[ColumnShape]]:
+def _catalog(cur: Cursor, schema: str) -> dict[str, list[ColumnShape]]:
     """Every table of the schema with its columns, in one query (not one per table)."""
     cur.execute(
         "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
@@ -296,14 +301,14 @@ def _catalog(cur: Any, schema: str) -> dict[str, list[ColumnShape]]:
     return out
 
 
-def _copy_new(cur: Any, schema: str, table: Table, data: pa.Table) -> bool:
+def _copy_new(cur: Cursor, schema: str, table: Table, data: pa.Table) -> bool:
     """COPY straight into a table, which for rows of new keys is what an upsert does, without
     the staging table (whose creation costs more than a small table's rows). False, with
     nothing written, if a key is already there: written earlier, by this sync or another
     writer (a writer still in its transaction makes the COPY wait for its outcome)."""
     cur.execute("SAVEPOINT syncline_new_table")
     try:
-        cur.adbc_ingest(table.name, data, mode="append", db_schema_name=schema)
+        cur.ingest(table.name, data, db_schema=schema)
     except Exception as e:
         if getattr(e, "sqlstate", None) != _UNIQUE_VIOLATION:
             raise
@@ -314,7 +319,7 @@ def _copy_new(cur: Any, schema: str, table: Table, data: pa.Table) -> bool:
 
 
 def _upsert_staged(
-    cur: Any, qualified: str, table: Table, data: pa.Table, infinite: list[str]
+    cur: Cursor, qualified: str, table: Table, data: pa.Table, infinite: list[str]
 ) -> None:
     """Bulk-load into a staging table of the same column types, then one insert; an upsert
     keeps the last row among duplicate keys (ON CONFLICT may touch a row only once)."""
@@ -330,7 +335,7 @@ def _upsert_staged(
         cur.execute(f"ALTER TABLE {staging} ALTER COLUMN {quote_ident(name)} TYPE text")
         data = data.set_column(i, name, temporal.to_text(data.column(i).combine_chunks()))
     staged = data.append_column(row, from_numpy(np.arange(data.num_rows, dtype=np.int64)))
-    cur.adbc_ingest("syncline_staging", staged, mode="append", temporary=True)
+    cur.ingest("syncline_staging", staged, temporary=True)
     cols = column_list(data.column_names)
     values = ", ".join(
         f"{quote_ident(c)}::{casts[c]}" if c in casts else quote_ident(c) for c in data.column_names

@@ -3,6 +3,7 @@
 The ADBC driver reads the server's type catalog on every connect (tens to hundreds of ms), so
 a connection per table made the cost per table that of a connect. Connections are opened on
 demand, at most one per reading thread, kept for the whole sync and closed with the source.
+Statements go through ADBC's low-level API (``writers.adbc_session`` says why).
 """
 
 from __future__ import annotations
@@ -11,25 +12,26 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-import adbc_driver_postgresql.dbapi as adbc
+import adbc_driver_postgresql
+
+from syncline.writers.adbc_session import Connection
 
 
-def open_connection(url: str) -> Any:
+def open_connection(url: str) -> Connection:
     """One autocommit connection: each read its own statement, no transaction left open."""
-    return adbc.connect(url, autocommit=True)
+    return Connection(adbc_driver_postgresql.connect(url), autocommit=True)
 
 
 class ConnectionPool:
-    def __init__(self, connect: Callable[[], Any]) -> None:
+    def __init__(self, connect: Callable[[], Connection]) -> None:
         self._connect = connect
-        self._idle: list[Any] = []
+        self._idle: list[Connection] = []
         self._lock = threading.Lock()
         self.opened = 0
 
     @contextmanager
-    def connection(self) -> Iterator[Any]:
+    def connection(self) -> Iterator[Connection]:
         """A connection for one read; one that failed is closed rather than reused."""
         with self._lock:
             conn = self._idle.pop() if self._idle else None
@@ -52,6 +54,6 @@ class ConnectionPool:
             _close_quietly(conn)
 
 
-def _close_quietly(conn: Any) -> None:
+def _close_quietly(conn: Connection) -> None:
     with contextlib.suppress(Exception):  # a broken connection has nothing left to release
         conn.close()

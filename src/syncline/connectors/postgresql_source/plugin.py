@@ -34,6 +34,7 @@ from syncline.schema.table import Column, Table
 from syncline.schema.types import JSON
 from syncline.state.cursors import moved
 from syncline.state.keys import cursor_key
+from syncline.writers.adbc_session import Connection
 from syncline.writers.sql import quote_ident
 
 
@@ -80,7 +81,7 @@ class PostgreSQLSource:
         self._select: dict[str, dict[str, str]] = {}
         self._pool = connections.ConnectionPool(self._connect)
 
-    def _connect(self) -> Any:
+    def _connect(self) -> Connection:
         try:
             return connections.open_connection(self.spec.connection_string)
         except Exception as e:
