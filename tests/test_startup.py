@@ -132,6 +132,11 @@ def _count(lane: str, target: str, sql: str) -> list[tuple[object, ...]]:
 
         with duckdb.connect(target, read_only=True) as db:
             return db.execute(sql).fetchall()
+    if lane == "postgresql":
+        import psycopg
+
+        with psycopg.connect(target) as db:
+            return db.execute(sql).fetchall()
     return query(Path(target), sql)
 
 
@@ -142,9 +147,11 @@ def _count(lane: str, target: str, sql: str) -> list[tuple[object, ...]]:
         "sqlite",
         "sqlite over gRPC",
         "duckdb",
+        pytest.param("postgresql", marks=pytest.mark.pg),
+        pytest.param("postgresql over gRPC", marks=pytest.mark.pg),
     ],
 )
-def test_a_sync_of_rows_imports_pandas_in_no_process(workdir, lane):
+def test_a_sync_of_rows_imports_pandas_in_no_process(workdir, lane, request):
     """First and second run (new rows, then upserts of the same keys), stale rows deleted,
     cursors committed."""
     env, log = _traced_env(workdir)
@@ -159,8 +166,10 @@ def test_a_sync_of_rows_imports_pandas_in_no_process(workdir, lane):
     source, destination = "cloudquery/test", f"cloudquery/{kind}"
     if lane.endswith("gRPC"):
         source = f"{plugin_exe('syncline-plugin-test')}\n  registry: local"
-        destination = f"{plugin_exe('syncline-plugin-sqlite')}\n  registry: local"
-    target = str(workdir / f"db.{kind}")
+        destination = f"{plugin_exe(f'syncline-plugin-{kind}')}\n  registry: local"
+    target = (
+        request.getfixturevalue("pg_url") if kind == "postgresql" else str(workdir / f"db.{kind}")
+    )
     cfg = workdir / "rows.yml"
     cfg.write_text(
         f"""kind: source

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from syncline.schema import temporal
-from syncline.schema.arrays import from_numpy, utf8_scalar
+from syncline.schema.arrays import from_numpy, int_values, utf8_scalar
 from syncline.schema.types import UUID
 
 # pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
@@ -138,13 +138,21 @@ def warn_far_times(record: pa.RecordBatch, logger: logging.Logger, where: str, r
 
 
 def has_duplicate_keys(data: pa.Table, keys: list[str]) -> bool:
-    """Whether two rows share a primary key (checked in Arrow, without a round trip)."""
-    columns = [data.column(k) for k in keys]
-    plain = pa.table(  # group_by does not take extension types; their storage groups the same
-        [
-            c.cast(c.type.storage_type) if isinstance(c.type, pa.BaseExtensionType) else c
-            for c in columns
-        ],
-        names=keys,
-    )
-    return bool(plain.group_by(keys).aggregate([]).num_rows < data.num_rows)
+    """Whether two rows share a primary key (checked in Arrow, without a round trip).
+
+    Each key column becomes dictionary codes (a null is a value of its own, as in a group-by),
+    and NumPy counts the distinct rows of codes: Arrow's group-by would load Acero, and with it
+    ``pyarrow.dataset`` and pandas."""
+    import pyarrow.compute as pc
+
+    if data.num_rows < 2:
+        return False
+    codes = []
+    for name in keys:
+        column = data.column(name)
+        if isinstance(column.type, pa.BaseExtensionType):  # encoded by their storage
+            column = column.cast(column.type.storage_type)
+        encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
+        codes.append(int_values(encoded.indices))
+    distinct = np.unique(np.stack(codes, axis=1), axis=0)
+    return bool(len(distinct) < data.num_rows)
