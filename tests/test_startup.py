@@ -196,3 +196,53 @@ spec:
     assert _count(kind, target, "SELECT count(*) FROM test_incremental_table") == [(40,)]
     assert _count(kind, target, "SELECT value FROM cq_state") == [("40",)]
     assert not log.exists(), log.read_text()
+
+
+@pytest.mark.pg
+@pytest.mark.skipif(importlib.util.find_spec("pandas") is None, reason="pandas is not installed")
+def test_a_sync_from_postgresql_imports_pandas_in_no_process(workdir, pg_url):
+    """The PostgreSQL source, a full table and an incremental one, run twice (the second run
+    reads from the committed cursor), into SQLite."""
+    import psycopg
+
+    env, log = _traced_env(workdir)
+    with psycopg.connect(pg_url) as db:
+        db.execute(
+            "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(8, 2), "
+            "seen timestamptz, tags text[], doc jsonb, ref uuid, photo bytea)"
+        )
+        db.execute(
+            "INSERT INTO items SELECT i, 'item ' || i, i * 1.5, "
+            "timestamptz '2026-01-01 00:00:00+00' + i * interval '1 minute', "
+            "ARRAY['a', 'b'], jsonb_build_object('i', i), gen_random_uuid(), '\\x0102' "
+            "FROM generate_series(1, 200) i"
+        )
+        db.execute("CREATE TABLE events (id bigint PRIMARY KEY, at timestamp NOT NULL)")
+        db.execute(
+            "INSERT INTO events SELECT i, timestamp '2026-01-01' + i * interval '1 second' "
+            "FROM generate_series(1, 50) i"
+        )
+    cfg = workdir / "pg.yml"
+    cfg.write_text(
+        f"""kind: source
+spec:
+  name: pg
+  path: cloudquery/postgresql
+  tables: ["*"]
+  destinations: [sqlite]
+  backend_options: {{table_name: cq_state, connection: "@@plugins.sqlite.connection"}}
+  spec:
+    connection_string: "{pg_url}"
+    incremental: {{events: at}}
+---
+{sqlite_doc()}"""
+    )
+    for _ in range(2):
+        r = run_subprocess(["sync", str(cfg)], workdir, env=env, timeout=300)
+        assert r.returncode == 0, r.stderr
+
+    db = workdir / "db.sqlite"
+    assert query(db, "SELECT count(*), sum(id) FROM items") == [(200, 20100)]
+    assert query(db, "SELECT count(*), max(id) FROM events") == [(50, 50)]
+    assert query(db, "SELECT value FROM cq_state") == [("2026-01-01T00:00:50",)]
+    assert not log.exists(), log.read_text()

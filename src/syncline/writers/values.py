@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from syncline.schema import temporal
-from syncline.schema.arrays import from_numpy, int_values, utf8_scalar
+from syncline.schema.arrays import from_numpy, int_values, utf8_array, utf8_scalar
 from syncline.schema.types import UUID
 
 # pyarrow.compute is imported where it is used: it is slow to load (about 0.1 s), and a sync
@@ -79,7 +79,7 @@ def map_columns(record: pa.RecordBatch, convert: Callable[[pa.Array], pa.Array])
 
 def json_text(arr: pa.Array) -> pa.Array:
     """Each value (lists, structs, maps, ...) as JSON text; values JSON lacks become str()."""
-    return pa.array([None if v is None else json_dumps(v) for v in arr.to_pylist()], pa.utf8())
+    return utf8_array([None if v is None else json_dumps(v) for v in arr.to_pylist()])
 
 
 # JSON has no NaN or infinities: they are written as these strings (and read back by

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from syncline.schema.arrays import int_values, utf8_array, validity
 from syncline.schema.temporal import DATE_INFINITY, TIMESTAMP_INFINITY
 from syncline.schema.types import JSON, UUID, JSONType, UUIDType
 
@@ -57,8 +58,9 @@ def arrow_type(pg: str) -> tuple[pa.DataType, bool]:
 # infinities (the extreme integers) and dates past Arrow's range come out wrapped around.
 _PG_EPOCH_US = 946_684_800_000_000
 _PG_EPOCH_DAYS = 10_957
-# Values a numeric column can hold that a decimal cannot.
-_NOT_DECIMAL = pa.array(["NaN", "Infinity", "-Infinity"])
+# Values a numeric column can hold that a decimal cannot. (Arrays here are made from buffers:
+# pyarrow's conversion of Python values imports pandas, see schema.arrays.)
+_NOT_DECIMAL = utf8_array(["NaN", "Infinity", "-Infinity"])
 
 
 def convert(arr: pa.Array | pa.ChunkedArray, t: pa.DataType) -> tuple[pa.Array, int]:
@@ -81,7 +83,7 @@ def convert(arr: pa.Array | pa.ChunkedArray, t: pa.DataType) -> tuple[pa.Array, 
         special = pc.is_in(arr, _NOT_DECIMAL)
         lost = pc.sum(special).as_py() or 0
         if lost:
-            arr = pc.if_else(special, pa.scalar(None, pa.utf8()), arr)
+            arr = pc.if_else(special, pa.nulls(len(arr), pa.utf8()), arr)
         return arr.cast(t), lost
     return arr.cast(t), 0
 
@@ -91,18 +93,18 @@ def _unwrap(arr: pa.Array) -> tuple[pa.Array, int]:
         width, low, offset, inf = pa.int64(), -(2**63), _PG_EPOCH_US, TIMESTAMP_INFINITY
     else:
         width, low, offset, inf = pa.int32(), -(2**31), _PG_EPOCH_DAYS, DATE_INFINITY
-    ints = arr.view(width).fill_null(0).to_numpy(zero_copy_only=False)
+    valid = validity(arr)
+    ints = np.where(valid, int_values(arr.view(width)), 0)
     negative_infinity = low + offset
     wrapped = ints <= negative_infinity
     if not wrapped.any():
         return arr, 0
-    ints = ints.copy()
     positive = ints == negative_infinity - 1
     negative = ints == negative_infinity
     beyond = wrapped & ~positive & ~negative
     ints[positive] = inf
     ints[negative] = -inf
     ints[beyond] = inf - 1
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    fixed = pa.array(ints, width, mask=~valid).view(arr.type)
+    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    fixed = pa.Array.from_buffers(width, len(ints), [bitmap, pa.py_buffer(ints)]).view(arr.type)
     return fixed, int(np.count_nonzero(beyond & valid))
