@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -163,3 +168,78 @@ def test_unreachable_server_fails_with_a_clear_error(write, run_cli):
     r = run_cli("sync", "a.yml")
     assert r.code == 1
     assert "destination postgresql:" in r.err and "127.0.0.1" in r.err
+
+
+def _signal_pending(pid: int, sig: int) -> bool:
+    """Whether ``sig`` still waits to be delivered to a thread of process ``pid``."""
+    bit = 1 << (sig - 1)
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        for line in status.read_text().splitlines():
+            name, _, mask = line.partition(":")
+            if name in ("SigPnd", "ShdPnd") and int(mask, 16) & bit:
+                return True
+    return False
+
+
+def test_sigint_while_a_cursor_commit_waits_on_a_lock_stops_cleanly(workdir, pg_url):
+    """Ctrl-C while the cursor's upsert waits on a row lock another connection holds: the
+    statement completes once the lock goes, and the sync stops after the rows already read
+    (exit 130) with a cursor that covers exactly the rows written. (ADBC's DB-API runs each
+    statement under its own SIGINT handler, which cancelled the upsert: a failed sync.)"""
+    state = (
+        'backend_options:\n  table_name: cq_state\n  connection: "@@plugins.postgresql.connection"'
+    )
+
+    def write_config(spec: str) -> None:
+        src = source_doc(
+            destinations=("postgresql",),
+            tables='["test_incremental_table"]',
+            extra=state,
+            spec=spec,
+        )
+        # a transaction per 1,000 rows: a cursor to commit after each
+        (workdir / "s.yml").write_text(config(src, pg_doc(pg_url, spec="batch_size: 1000")))
+
+    write_config("num_events: 100")
+    first = run_subprocess(["sync", "s.yml"], workdir)
+    assert first.returncode == 0, first.stderr
+    assert q(pg_url, "select value from cq_state") == [("100",)]
+
+    # Reading takes 20 s at least, so the sync still reads when it is stopped.
+    write_config("num_events: 100000\nbatch_size: 1000\nbatch_delay_ms: 200")
+    with psycopg.connect(pg_url) as holder, psycopg.connect(pg_url, autocommit=True) as watch:
+        holder.execute("select value from cq_state for update")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "syncline", "--no-log-file", "sync", "s.yml"],
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            waiting = wait_for(
+                lambda: watch.execute(
+                    "select a.query from pg_locks l join pg_stat_activity a on a.pid = l.pid "
+                    "where not l.granted and a.datname = current_database()"
+                ).fetchall(),
+                "the cursor upsert waiting on the row lock",
+                proc=proc,
+            )
+            assert waiting, "the sync ended before it waited on the lock"
+            assert 'INSERT INTO "public"."cq_state"' in waiting[0][0]
+            os.kill(proc.pid, signal.SIGINT)
+            assert wait_for(
+                lambda: not _signal_pending(proc.pid, signal.SIGINT), "SIGINT delivered"
+            )
+            holder.rollback()
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    assert proc.returncode == 130, out + err
+    assert "Stopping after the rows already read (SIGINT)" in err
+    cursor = int(q(pg_url, "select value from cq_state")[0][0])
+    assert 100 < cursor < 100_000
+    assert q(pg_url, "select count(*), max(id) from test_incremental_table") == [(cursor, cursor)]
