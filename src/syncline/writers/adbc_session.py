@@ -35,15 +35,13 @@ from syncline.schema.arrays import one_value
 
 
 class Cursor:
-    """One statement at a time. A query's result is read on the first fetch; the next
-    statement or ``close`` releases what was left of it."""
+    """One statement at a time. A query's result is read by one fetch; the next statement or
+    ``close`` releases what was left of it."""
 
     def __init__(self, conn: AdbcConnection) -> None:
         self._stmt = AdbcStatement(conn)
         self._handle: Any = None  # the result stream, not read yet
         self._reader: pa.RecordBatchReader | None = None  # or being read by the caller
-        self._result: pa.Table | None = None
-        self._next = 0
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._release()
@@ -54,16 +52,6 @@ class Cursor:
             names = [str(i) for i in range(len(params))]
             self._stmt.bind(pa.record_batch([one_value(p) for p in params], names=names))
         self._handle, _ = self._stmt.execute_query()
-
-    def executemany(self, sql: str, data: pa.Table) -> None:
-        """The statement once per row of ``data``, bound as an Arrow stream."""
-        self._release()
-        if data.num_rows == 0:
-            return
-        self._stmt.set_sql_query(sql)
-        self._stmt.prepare()
-        self._stmt.bind_stream(data)
-        self._stmt.execute_update()
 
     def ingest(
         self, table: str, data: pa.Table, *, db_schema: str | None = None, temporary: bool = False
@@ -88,40 +76,27 @@ class Cursor:
 
     def fetch_record_batch(self) -> pa.RecordBatchReader:
         """The result as a stream of batches, read as they come."""
-        handle, self._handle = self._handle, None
-        if handle is None:
-            raise RuntimeError("no result: run a query first")
-        self._reader = pa.RecordBatchReader.from_stream(handle)
+        self._reader = pa.RecordBatchReader.from_stream(self._take())
         return self._reader
 
     def fetch_arrow_table(self) -> pa.Table:
-        table = self._table()
-        rest = table.slice(self._next)
-        self._next = table.num_rows
-        return rest
+        """The whole result."""
+        # ADBC's reader turns an error met while reading into the driver's own error.
+        reader = AdbcRecordBatchReader._import_from_c(self._take().address)
+        try:
+            return reader.read_all()
+        finally:
+            reader.close()
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         # by column: a result may repeat a column name
         return list(zip(*(c.to_pylist() for c in self.fetch_arrow_table().columns), strict=True))
 
-    def fetchone(self) -> tuple[Any, ...] | None:
-        table = self._table()
-        if self._next >= table.num_rows:
-            return None
-        row = tuple(c[self._next].as_py() for c in table.columns)
-        self._next += 1
-        return row
-
-    def _table(self) -> pa.Table:
-        if self._result is None:
-            handle, self._handle = self._handle, None
-            if handle is None:
-                raise RuntimeError("no result: run a query first")
-            # ADBC's reader turns an error met while reading into the driver's own error
-            with AdbcRecordBatchReader._import_from_c(handle.address) as reader:
-                self._result = reader.read_all()
-            self._next = 0
-        return self._result
+    def _take(self) -> Any:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            raise RuntimeError("no result: run a query first, and read it once")
+        return handle
 
     def _release(self) -> None:
         handle, self._handle = self._handle, None
@@ -130,8 +105,6 @@ class Cursor:
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()
-        self._result = None
-        self._next = 0
 
     def close(self) -> None:
         self._release()
