@@ -81,8 +81,9 @@ class Cursor:
 
     def fetch_arrow_table(self) -> pa.Table:
         """The whole result."""
+        handle = self._take()  # held until imported: it releases the stream when dropped
         # ADBC's reader turns an error met while reading into the driver's own error.
-        reader = AdbcRecordBatchReader._import_from_c(self._take().address)
+        reader = AdbcRecordBatchReader._import_from_c(handle.address)
         try:
             return reader.read_all()
         finally:
