@@ -25,6 +25,10 @@ class _CountingCursor:
         self._statements.append(sql)
         return self._cursor.execute(sql, *args)
 
+    def stream(self, sql: str, *args: Any) -> Any:
+        self._statements.append(sql)
+        return self._cursor.stream(sql, *args)
+
     def __enter__(self) -> _CountingCursor:
         return self
 

@@ -35,15 +35,30 @@ from syncline.schema.arrays import one_value
 
 
 class Cursor:
-    """One statement at a time. A query's result is read by one fetch; the next statement or
-    ``close`` releases what was left of it."""
+    """One statement at a time. A statement's result is read when it runs (results are small;
+    ``stream`` reads a large one as it comes)."""
 
     def __init__(self, conn: AdbcConnection) -> None:
         self._stmt = AdbcStatement(conn)
-        self._handle: Any = None  # the result stream, not read yet
-        self._reader: pa.RecordBatchReader | None = None  # or being read by the caller
+        self._result: pa.Table | None = None
+        self._next = 0
+        self._reader: pa.RecordBatchReader | None = None  # a stream the caller reads
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        handle = self._run(sql, params)  # held until imported: dropped, it ends the stream
+        # ADBC's reader turns an error met while reading into the driver's own error.
+        reader = AdbcRecordBatchReader._import_from_c(handle.address)
+        try:
+            self._result = reader.read_all()
+        finally:
+            reader.close()
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> pa.RecordBatchReader:
+        """The query's result as batches, read as they come (until the next statement)."""
+        self._reader = pa.RecordBatchReader.from_stream(self._run(sql, params))
+        return self._reader
+
+    def _run(self, sql: str, params: Sequence[Any]) -> Any:
         self._release()
         self._stmt.set_sql_query(sql)
         with contextlib.suppress(NotSupportedError):  # not every driver prepares
@@ -51,7 +66,18 @@ class Cursor:
         if params:
             names = [str(i) for i in range(len(params))]
             self._stmt.bind(pa.record_batch([one_value(p) for p in params], names=names))
-        self._handle, _ = self._stmt.execute_query()
+        handle, _ = self._stmt.execute_query()
+        return handle
+
+    def executemany(self, sql: str, data: pa.Table) -> None:
+        """The statement once per row of ``data``, bound as an Arrow stream."""
+        self._release()
+        if data.num_rows == 0:
+            return
+        self._stmt.set_sql_query(sql)
+        self._stmt.prepare()
+        self._stmt.bind_stream(data)
+        self._stmt.execute_update()
 
     def ingest(
         self, table: str, data: pa.Table, *, db_schema: str | None = None, temporary: bool = False
@@ -74,35 +100,32 @@ class Cursor:
         self._stmt.bind_stream(data)
         self._stmt.execute_update()
 
-    def fetch_record_batch(self) -> pa.RecordBatchReader:
-        """The result as a stream of batches, read as they come."""
-        self._reader = pa.RecordBatchReader.from_stream(self._take())
-        return self._reader
-
     def fetch_arrow_table(self) -> pa.Table:
-        """The whole result."""
-        handle = self._take()  # held until imported: it releases the stream when dropped
-        # ADBC's reader turns an error met while reading into the driver's own error.
-        reader = AdbcRecordBatchReader._import_from_c(handle.address)
-        try:
-            return reader.read_all()
-        finally:
-            reader.close()
+        result = self._read()
+        rest = result.slice(self._next)
+        self._next = result.num_rows
+        return rest
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         # by column: a result may repeat a column name
         return list(zip(*(c.to_pylist() for c in self.fetch_arrow_table().columns), strict=True))
 
-    def _take(self) -> Any:
-        handle, self._handle = self._handle, None
-        if handle is None:
-            raise RuntimeError("no result: run a query first, and read it once")
-        return handle
+    def fetchone(self) -> tuple[Any, ...] | None:
+        result = self._read()
+        if self._next >= result.num_rows:
+            return None
+        row = tuple(c[self._next].as_py() for c in result.columns)
+        self._next += 1
+        return row
+
+    def _read(self) -> pa.Table:
+        if self._result is None:
+            raise RuntimeError("no result: run a query first")
+        return self._result
 
     def _release(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            handle.release()
+        self._result = None
+        self._next = 0
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()

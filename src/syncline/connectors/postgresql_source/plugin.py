@@ -236,8 +236,7 @@ class PostgreSQLSource:
                     params = (last,)
                 sql += f" ORDER BY {quote_ident(cursor_col)}"
             with self._pool.connection() as conn, conn.cursor() as cur:
-                cur.execute(sql, params) if params else cur.execute(sql)
-                reader = cur.fetch_record_batch()
+                reader = cur.stream(sql, params)
                 for batch in reader:
                     record, lost = _rebatch(batch, own)
                     if lost:

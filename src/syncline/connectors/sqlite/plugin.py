@@ -1,4 +1,6 @@
-"""The SQLite destination: Arrow-bound bulk statements through ADBC, one transaction per batch."""
+"""The SQLite destination: Arrow-bound bulk statements through ADBC, one transaction per batch.
+
+Statements go through ADBC's low-level API (``writers.adbc_session`` says why)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import adbc_driver_sqlite
 import pyarrow as pa
 from pydantic import Field
 
-from syncline.connectors.sqlite.session import Connection
 from syncline.connectors.sqlite.types import (
     from_storage,
     record_to_storage,
@@ -26,6 +28,7 @@ from syncline.schema.arrow import rows_to_record, to_arrow_schema
 from syncline.schema.diff import ColumnShape
 from syncline.schema.internal import CQ_SOURCE_NAME, CQ_SYNC_TIME, SYNC_TIME_TYPE
 from syncline.schema.table import Table
+from syncline.writers.adbc_session import Connection
 from syncline.writers.migrate import check_case_collisions, plan_migrations, plan_statements, shapes
 from syncline.writers.sql import column_list, latest_rows_sql, quote_ident, upsert_sql
 from syncline.writers.values import warn_far_times
@@ -70,7 +73,7 @@ class SQLiteDestination:
         try:
             if path.parent and not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = Connection(str(path))
+            self._conn = Connection(adbc_driver_sqlite.connect(str(path)), autocommit=False)
             cur = self._conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cur.close()
