@@ -7,7 +7,10 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -181,11 +184,10 @@ def _signal_pending(pid: int, sig: int) -> bool:
     return False
 
 
-def test_sigint_while_a_cursor_commit_waits_on_a_lock_stops_cleanly(workdir, pg_url):
-    """Ctrl-C while the cursor's upsert waits on a row lock another connection holds: the
-    statement completes once the lock goes, and the sync stops after the rows already read
-    (exit 130) with a cursor that covers exactly the rows written. (ADBC's DB-API runs each
-    statement under its own SIGINT handler, which cancelled the upsert: a failed sync.)"""
+@contextmanager
+def _sync_blocked_in_a_cursor_commit(workdir, pg_url) -> Iterator[tuple[Any, Any]]:
+    """A sync of many slow batches whose cursor upsert waits on a row lock held by another
+    connection: yields the sync's process (waiting) and the connection holding the lock."""
     state = (
         'backend_options:\n  table_name: cq_state\n  connection: "@@plugins.postgresql.connection"'
     )
@@ -227,19 +229,50 @@ def test_sigint_while_a_cursor_commit_waits_on_a_lock_stops_cleanly(workdir, pg_
             )
             assert waiting, "the sync ended before it waited on the lock"
             assert 'INSERT INTO "public"."cq_state"' in waiting[0][0]
-            os.kill(proc.pid, signal.SIGINT)
-            assert wait_for(
-                lambda: not _signal_pending(proc.pid, signal.SIGINT), "SIGINT delivered"
-            )
-            holder.rollback()
-            out, err = proc.communicate(timeout=120)
+            yield proc, holder
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def _sigint(proc: subprocess.Popen[str]) -> None:
+    os.kill(proc.pid, signal.SIGINT)
+    assert wait_for(lambda: not _signal_pending(proc.pid, signal.SIGINT), "SIGINT delivered")
+
+
+def test_sigint_while_a_cursor_commit_waits_on_a_lock_stops_cleanly(workdir, pg_url):
+    """Ctrl-C while the cursor's upsert waits on a row lock another connection holds: the
+    statement completes once the lock goes, and the sync stops after the rows already read
+    (exit 130) with a cursor that covers exactly the rows written. (ADBC's DB-API runs each
+    statement under its own SIGINT handler, which cancelled the upsert: a failed sync.)"""
+    with _sync_blocked_in_a_cursor_commit(workdir, pg_url) as (proc, holder):
+        _sigint(proc)
+        holder.rollback()
+        out, err = proc.communicate(timeout=120)
 
     assert proc.returncode == 130, out + err
     assert "Stopping after the rows already read (SIGINT)" in err
     cursor = int(q(pg_url, "select value from cq_state")[0][0])
     assert 100 < cursor < 100_000
     assert q(pg_url, "select count(*), max(id) from test_incremental_table") == [(cursor, cursor)]
+
+
+def test_a_second_sigint_cancels_a_statement_that_waits(workdir, pg_url):
+    """A second Ctrl-C does not wait for a statement that waits on a lock: the statement is
+    cancelled and the sync ends while the lock is still held, without advancing the cursor
+    past the rows written."""
+    with _sync_blocked_in_a_cursor_commit(workdir, pg_url) as (proc, holder):
+        before = q(pg_url, "select value from cq_state")  # read by another session: not locked
+        _sigint(proc)
+        _sigint(proc)
+        out, err = proc.communicate(timeout=120)  # the lock is still held
+        holder.rollback()
+
+    assert proc.returncode != 0, out + err
+    assert "canceling statement due to user request" in err, err
+    assert q(pg_url, "select value from cq_state") == before
+    cursor = int(before[0][0])
+    assert q(pg_url, f"select count(*) from test_incremental_table where id <= {cursor}") == [
+        (cursor,)
+    ]

@@ -8,13 +8,12 @@ handlers decide where they end up.
 
 from __future__ import annotations
 
-import signal
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from syncline.api.inputs import ConfigInput, config_texts, load_config
 from syncline.api.results import (
@@ -26,6 +25,7 @@ from syncline.api.results import (
     SyncResult,
     sync_result,
 )
+from syncline.api.signals import handled_signals
 from syncline.config.models import SourceSpec
 from syncline.config.reader import read_config
 from syncline.config.secrets import redact
@@ -123,7 +123,7 @@ def sync(
             no_migrate=no_migrate,
         )
         request = StopRequest(stop)
-        with _signals(request, on_signal) if handle_signals else nullcontext():
+        with handled_signals(request, on_signal) if handle_signals else nullcontext():
             return _sync_sharded(run, progress or NoProgress(), reports, request, handle_signals)
     cfg = select_sources(load_config(config), sources, tables)
     plugins = resolve_plugins(cfg)
@@ -139,7 +139,7 @@ def sync(
     )
     engine_progress = EngineProgress(progress or NoProgress())
     results: list[SourceResult] = []
-    with _signals(request, on_signal) if handle_signals else nullcontext():
+    with handled_signals(request, on_signal) if handle_signals else nullcontext():
         try:
             results = run_sync(cfg, plugins, settings, engine_progress)
         except SyncFailed as e:
@@ -290,24 +290,3 @@ def check_shard(shard: tuple[int, int] | None, text: str = "") -> tuple[int, int
     if num > total:
         raise SynclineError(f"invalid shard {label}: num must not be greater than total")
     return shard
-
-
-@contextmanager
-def _signals(request: StopRequest, on_signal: Callable[[int], None] | None) -> Iterator[None]:
-    """SIGINT/SIGTERM stop the sync after the rows already read; a second one stops now."""
-    if threading.current_thread() is not threading.main_thread():
-        raise SynclineError("handle_signals=True needs the main thread")
-
-    def handle(signum: int, frame: Any) -> None:
-        if request.is_set():
-            raise KeyboardInterrupt  # a second signal: stop now
-        if on_signal is not None:
-            on_signal(signum)
-        request.request(signum)
-
-    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)

@@ -10,13 +10,15 @@ module.
 Statements run as plain calls. The DB-API wraps each in ADBC's own SIGINT handler, which on the
 main thread replaces the process's handler while a statement runs: a Ctrl-C then cancels the
 statement (a failed write instead of a clean stop) or, where the driver has nothing to cancel,
-is lost. Here the signal reaches the process's own handler once the statement returns.
+is lost. Here the signal reaches the process's own handler once the statement returns, and
+``cancel_running`` lets a caller cancel the statements running now (a second Ctrl-C).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -32,6 +34,30 @@ from adbc_driver_manager import (
 from adbc_driver_manager._reader import AdbcRecordBatchReader
 
 from syncline.schema.arrays import one_value
+
+_running: set[AdbcStatement] = set()
+_running_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _executing(stmt: AdbcStatement) -> Iterator[None]:
+    with _running_lock:
+        _running.add(stmt)
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running.discard(stmt)
+
+
+def cancel_running() -> int:
+    """Ask the servers to cancel every statement running now, on any thread; how many."""
+    with _running_lock:
+        running = list(_running)
+    for stmt in running:
+        with contextlib.suppress(Exception):  # finished meanwhile, or a driver that cannot
+            stmt.cancel()
+    return len(running)
 
 
 class Cursor:
@@ -66,7 +92,8 @@ class Cursor:
         if params:
             names = [str(i) for i in range(len(params))]
             self._stmt.bind(pa.record_batch([one_value(p) for p in params], names=names))
-        handle, _ = self._stmt.execute_query()
+        with _executing(self._stmt):
+            handle, _ = self._stmt.execute_query()
         return handle
 
     def executemany(self, sql: str, data: pa.Table) -> None:
@@ -77,7 +104,8 @@ class Cursor:
         self._stmt.set_sql_query(sql)
         self._stmt.prepare()
         self._stmt.bind_stream(data)
-        self._stmt.execute_update()
+        with _executing(self._stmt):
+            self._stmt.execute_update()
 
     def ingest(
         self, table: str, data: pa.Table, *, db_schema: str | None = None, temporary: bool = False
@@ -98,7 +126,8 @@ class Cursor:
             if temporary:
                 raise
         self._stmt.bind_stream(data)
-        self._stmt.execute_update()
+        with _executing(self._stmt):
+            self._stmt.execute_update()
 
     def fetch_arrow_table(self) -> pa.Table:
         result = self._read()
