@@ -143,8 +143,9 @@ def _running(pid: int) -> bool:
 
 
 def _children(pid: int) -> list[int]:
-    kids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
-    return [k for k in kids if _running(k) and (_state_and_parent(k) or ("", 0))[1] == pid]
+    """Running (not zombie) children of ``pid``, each read from /proc once."""
+    found = {int(p): _state_and_parent(int(p)) for p in os.listdir("/proc") if p.isdigit()}
+    return [k for k, sp in found.items() if sp is not None and sp[0] != "Z" and sp[1] == pid]
 
 
 def _duckdb_config(num_events: int, delay_ms: int) -> str:
