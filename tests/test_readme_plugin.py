@@ -54,3 +54,21 @@ spec:
         workdir / "db.sqlite", "select id, name, _cq_source_name from acme_people order by id"
     )
     assert rows == [(1, "ada", "people"), (2, "grace", "people")]
+
+
+def test_a_built_in_name_is_the_built_in_whatever_else_registers_it(workdir, monkeypatch):
+    """Built-in names resolve from syncline's own metadata, read first; another distribution
+    that registers the same name (earlier on the path) does not replace the built-in."""
+    from syncline.connectors.sqlite import PLUGIN as SQLITE
+    from syncline.plugin.registry import find_plugin
+
+    dist = workdir / "site" / "shadow-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: shadow\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[syncline.destinations]\ncloudquery/sqlite = shadow_missing:PLUGIN\n"
+        "acme/sqlite = syncline.connectors.sqlite:PLUGIN\n"
+    )
+    monkeypatch.syspath_prepend(str(workdir / "site"))
+    assert find_plugin("destination", "cloudquery/sqlite") is SQLITE
+    assert find_plugin("destination", "acme/sqlite") is SQLITE  # others: every distribution

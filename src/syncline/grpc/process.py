@@ -212,9 +212,7 @@ class PluginProcess:
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         # gRPC is imported here, not with the module: a process can be started before the
         # engine and its libraries are imported, and import alongside it.
-        import grpc
-
-        from syncline.grpc.transport import open_channel
+        from syncline.grpc.transport import answers, open_channel
 
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -233,10 +231,8 @@ class PluginProcess:
             if not self.address.startswith("unix://") or os.path.exists(self.socket):
                 channel = open_channel(self.address)
                 try:
-                    grpc.channel_ready_future(channel).result(timeout=1)
-                    return
-                except grpc.FutureTimeoutError:
-                    pass
+                    if answers(channel, timeout_s=1):
+                        return
                 finally:
                     channel.close()
             time.sleep(0.05)

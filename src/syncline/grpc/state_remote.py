@@ -5,23 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-import grpc
 from cloudquery.discovery_v1 import discovery_pb2, discovery_pb2_grpc
 from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
 
 from syncline.grpc.ipc import record_bytes, record_from_bytes, table_bytes
-from syncline.grpc.transport import open_channel
+from syncline.grpc.transport import answers, open_channel
 from syncline.state.codec import VersionedCursors, state_table
 
 
 class RemoteState:
     def __init__(self, connection: str, table_name: str) -> None:
         self.channel = open_channel(connection)
-        try:
-            grpc.channel_ready_future(self.channel).result(timeout=30)
-        except grpc.FutureTimeoutError:
+        if not answers(self.channel, timeout_s=30):
             self.channel.close()
-            raise ConnectionError(f"no plugin answers at {connection}") from None
+            raise ConnectionError(f"no plugin answers at {connection}")
         versions = list(
             discovery_pb2_grpc.DiscoveryStub(self.channel)
             .GetVersions(discovery_pb2.GetVersions.Request())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from functools import lru_cache
-from importlib.metadata import EntryPoints, entry_points
+from importlib.metadata import EntryPoints, PackageNotFoundError, distribution, entry_points
 from typing import TYPE_CHECKING
 
 from syncline.plugin.errors import PluginNotFoundError
@@ -25,6 +25,17 @@ GROUPS: dict[PluginKind, str] = {
 
 def _group(kind: PluginKind) -> EntryPoints:
     return _installed(tuple(sys.path))[GROUPS[kind]]
+
+
+@lru_cache(maxsize=1)
+def _built_in(path: tuple[str, ...]) -> dict[str, EntryPoints]:
+    """syncline's own plugin entry points: one distribution's metadata, read in well under a
+    millisecond, where every installed distribution's takes tens of them."""
+    try:
+        found = distribution("syncline").entry_points
+    except PackageNotFoundError:  # run from a source tree without metadata
+        return {group: EntryPoints(()) for group in GROUPS.values()}
+    return {group: found.select(group=group) for group in GROUPS.values()}
 
 
 @lru_cache(maxsize=1)
@@ -49,7 +60,10 @@ def find_plugin(kind: PluginKind, path: str, registry: Registry | None = None) -
             f"{kind} plugin {path}: registry {registry.value} is not supported yet; "
             "use registry: cloudquery with a built-in plugin"
         )
-    candidates = [ep for ep in _group(kind) if ep.name == path]
+    # A built-in name is syncline's own plugin; only other names need every distribution read.
+    candidates = [ep for ep in _built_in(tuple(sys.path))[GROUPS[kind]] if ep.name == path]
+    if not candidates:
+        candidates = [ep for ep in _group(kind) if ep.name == path]
     if not candidates:
         known = ", ".join(available(kind)) or "none"
         raise PluginNotFoundError(f"unknown {kind} plugin {path} (available: {known})")
