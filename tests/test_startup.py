@@ -246,3 +246,100 @@ spec:
     assert query(db, "SELECT count(*), max(id) FROM events") == [(50, 50)]
     assert query(db, "SELECT value FROM cq_state") == [("2026-01-01T00:00:50",)]
     assert not log.exists(), log.read_text()
+
+
+# In the ``syncline`` process only: each plugin process it spawns, and its first import of
+# pydantic, in the order they happen.
+ORDER_TRACER = """
+import os, subprocess, sys
+if os.environ.get("SYNCLINE_TEST_ORDER_LOG") and sys.argv[-2:-1] == ["sync"]:
+    _log = os.environ.pop("SYNCLINE_TEST_ORDER_LOG")
+    def _note(line):
+        with open(_log, "a") as f:
+            f.write(line + "\\n")
+    class _PydanticTracer:
+        def find_spec(self, name, path, target=None):
+            if name == "pydantic":
+                _note("import pydantic")
+                sys.meta_path.remove(self)
+            return None
+    sys.meta_path.insert(0, _PydanticTracer())
+    _popen_init = subprocess.Popen.__init__
+    def _init(self, args, *a, **kw):
+        if isinstance(args, (list, tuple)) and "serve" in args:
+            _note("start " + os.path.basename(str(args[0])))
+        _popen_init(self, args, *a, **kw)
+    subprocess.Popen.__init__ = _init
+"""
+
+
+def test_the_command_starts_local_plugins_before_it_imports_the_config_models(workdir):
+    """The plugin processes of the config import their libraries while ``syncline sync``
+    imports pydantic to check the config (the state backend's process comes later, from the
+    engine)."""
+    tracer = workdir / "tracer"
+    tracer.mkdir()
+    (tracer / "sitecustomize.py").write_text(ORDER_TRACER)
+    log = workdir / "order.log"
+    path = os.pathsep.join(p for p in (str(tracer), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "SYNCLINE_TEST_ORDER_LOG": str(log)}
+    cfg = workdir / "local.yml"
+    cfg.write_text(
+        f"""kind: source
+spec:
+  name: events
+  path: {plugin_exe("syncline-plugin-test")}
+  registry: local
+  tables: ["test_incremental_table"]
+  destinations: [sqlite]
+  backend_options: {{table_name: cq_state, connection: "@@plugins.sqlite.connection"}}
+  spec: {{num_events: 30}}
+---
+kind: destination
+spec:
+  name: sqlite
+  path: {plugin_exe("syncline-plugin-sqlite")}
+  registry: local
+  spec: {{connection_string: db.sqlite}}
+"""
+    )
+    r = run_subprocess(["sync", str(cfg)], workdir, env=env, timeout=300)
+
+    assert r.returncode == 0, r.stderr
+    assert query(workdir / "db.sqlite", "SELECT count(*) FROM test_incremental_table") == [(30,)]
+    assert log.read_text().splitlines() == [
+        "start syncline-plugin-test",
+        "start syncline-plugin-sqlite",
+        "import pydantic",
+        "start syncline-plugin-sqlite",
+    ]
+
+
+def test_the_command_skips_pydantic_plugins_unless_the_environment_asks(workdir):
+    """pydantic looks for plugins in every installed distribution's metadata; the command's
+    specs need none. An explicit ``PYDANTIC_DISABLE_PLUGINS`` is kept."""
+    site = workdir / "site"
+    (site / "acme_hook").mkdir(parents=True)
+    (site / "acme_hook" / "__init__.py").write_text(
+        "import os\nopen(os.environ['ACME_HOOK_LOG'], 'a').write('loaded\\n')\n"
+        "class Plugin:\n    def new_schema_validator(self, *a, **k):\n"
+        "        return None, None, None\nplugin = Plugin()\n"
+    )
+    dist = site / "acme_hook-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-hook\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pydantic]\nacme = acme_hook:plugin\n")
+    log = workdir / "hook.log"
+    cfg = workdir / "noop.yml"
+    cfg.write_text(config(INCREMENTAL, sqlite_doc()))
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "ACME_HOOK_LOG": str(log)}
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+
+    r = run_subprocess(["sync", str(cfg)], workdir, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert not log.exists()
+
+    r = run_subprocess(["sync", str(cfg)], workdir, env={**env, "PYDANTIC_DISABLE_PLUGINS": ""})
+    assert r.returncode == 0, r.stderr
+    assert log.read_text().split() == ["loaded"]

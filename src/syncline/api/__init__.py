@@ -2,7 +2,6 @@
 
 from typing import TYPE_CHECKING, Any
 
-from syncline.api.inputs import ConfigInput, load_config
 from syncline.api.results import (
     ConnectionResult,
     NoProgress,
@@ -14,6 +13,7 @@ from syncline.api.results import (
 )
 
 if TYPE_CHECKING:
+    from syncline.api.inputs import ConfigInput, load_config
     from syncline.api.run import check_connections, migrate, sync, tables, validate
     from syncline.api.state import (
         SourceChecks,
@@ -28,8 +28,10 @@ if TYPE_CHECKING:
         verify_state,
     )
 
-# Imported on first use: the engine (and Arrow with it) only when a command runs, so the
-# command line can start a sync's plugin processes first; the state commands only for them.
+# Imported on first use: the config models (pydantic) only when a config is read, the engine
+# (and Arrow with it) only when a command runs, so the command line can start a sync's plugin
+# processes first; the state commands only for them.
+_INPUTS = {"ConfigInput", "load_config"}
 _RUN = {"check_connections", "migrate", "sync", "tables", "validate"}
 _STATE = {
     "SourceChecks",
@@ -73,6 +75,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _INPUTS:
+        from syncline.api import inputs
+
+        return getattr(inputs, name)
     if name in _RUN:
         from syncline.api import run
 

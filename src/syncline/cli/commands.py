@@ -162,9 +162,9 @@ def _run_sync(
     args: argparse.Namespace, view: TerminalProgress | LogProgress, invocation_id: str
 ) -> SyncResult:
     config: api.ConfigInput = args.paths
-    started_ahead = args.executor == "local"
-    if started_ahead:
-        config = _read_and_start_local_plugins(args.paths)
+    started_ahead = False
+    if args.executor == "local":
+        config, started_ahead = _read_and_start_local_plugins(args.paths)
     try:
         return api.sync(
             config,
@@ -192,22 +192,44 @@ def _run_sync(
             stop_unused()
 
 
-def _read_and_start_local_plugins(paths: list[str]) -> api.ConfigInput:
+def _read_and_start_local_plugins(paths: list[str]) -> tuple[api.ConfigInput, bool]:
     """The config, read, with the processes of its ``registry: local`` sources and
     destinations started: they import their libraries while this process imports the engine
-    (the engine takes them as it starts each plugin, and stops what it did not take)."""
-    from syncline.config.models import Registry
-    from syncline.grpc.prestart import start_ahead
+    (the engine takes them as it starts each plugin, and stops what it did not take).
 
-    config = api.load_config(paths)
-    kinds = (("source", config.sources), ("destination", config.destinations))
-    start_ahead(
-        (kind, str(c.spec.name), str(c.spec.path))
-        for kind, documents in kinds
-        for c in documents
-        if c.spec.registry is Registry.LOCAL and os.access(c.spec.path, os.X_OK)
-    )
-    return config
+    They are started from the documents as written, before the config models (pydantic) are
+    imported to check them: a plugin the checked config names differently is started again
+    where it is used, and the unused one stopped. Also says whether any was started."""
+    local = _local_plugins(paths)
+    if local:
+        from syncline.grpc.prestart import start_ahead
+
+        start_ahead(local)
+    return api.load_config(paths), bool(local)
+
+
+def _local_plugins(paths: list[str]) -> list[tuple[str, str, str]]:
+    """(kind, name, path) of each source and destination document that names an executable
+    with ``registry: local``; nothing if the documents cannot be read (the check says why)."""
+    from syncline.config.errors import ConfigError, ConfigErrors
+    from syncline.config.loader import load_documents
+
+    try:
+        docs = load_documents(paths, defer_env=True)
+    except (ConfigError, ConfigErrors):
+        return []
+    found = []
+    for doc in docs:
+        data = doc.data if isinstance(doc.data, dict) else {}
+        spec = data.get("spec")
+        if data.get("kind") not in ("source", "destination") or not isinstance(spec, dict):
+            continue
+        name, path = spec.get("name"), spec.get("path")
+        if spec.get("registry") != "local" or not isinstance(name, str):
+            continue
+        if isinstance(path, str) and os.access(path, os.X_OK):
+            found.append((str(data["kind"]), name, path))
+    return found
 
 
 def _print_summary(result: SyncResult, counter: Counter, started: float) -> None:

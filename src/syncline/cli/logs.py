@@ -10,7 +10,6 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from logging.handlers import RotatingFileHandler
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record is a field passed with ``extra``.
@@ -126,6 +125,8 @@ def _open_log_file(
             return logging.FileHandler(file_name, mode="w" if overwrite else "a", encoding="utf-8")
         if overwrite:  # the rotating handler always appends
             open(file_name, "w").close()
+        from logging.handlers import RotatingFileHandler  # sockets and all: only for a file
+
         return RotatingFileHandler(
             file_name,
             maxBytes=int(max_size_mb * 1024 * 1024),

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from syncline.cli import one_blas_thread
+from syncline.cli import no_pydantic_plugins, one_blas_thread
 from syncline.cli.logs import JsonFormatter, TextFormatter, python_level
 
 if TYPE_CHECKING:  # the executables import plugins only once they listen (grpc.early)
@@ -67,6 +67,7 @@ def serve_arguments(parser: argparse.ArgumentParser, *, log_flags: bool = True) 
 def serve(args: argparse.Namespace, kind: str, path: str, load: Callable[[], PluginInfo]) -> int:
     """Listen at once, then load the plugin and serve it until SIGTERM or SIGINT."""
     one_blas_thread()
+    no_pydantic_plugins()
     # What loading makes lives as long as the process: made without the collector, then
     # frozen out of its reach, so no pass walks it (not at load, not in a long stream).
     collecting = gc.isenabled()
