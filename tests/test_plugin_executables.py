@@ -31,6 +31,8 @@ def test_the_installed_executables_are_those_of_the_registry():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     plugin_scripts = {k: v for k, v in scripts.items() if k.startswith("syncline-plugin-")}
     assert sorted(plugin_scripts) == sorted(executables())
+    # an executable finds its plugin in syncline's own metadata alone
+    assert executables(built_in=True) == executables()
     assert set(plugin_scripts.values()) == {"syncline.cli.serve:plugin_executable"}
 
 

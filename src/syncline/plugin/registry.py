@@ -46,8 +46,10 @@ def _installed(path: tuple[str, ...]) -> dict[str, EntryPoints]:
     return {group: found.select(group=group) for group in GROUPS.values()}
 
 
-def available(kind: PluginKind) -> list[str]:
-    return sorted(ep.name for ep in _group(kind))
+def available(kind: PluginKind, *, built_in: bool = False) -> list[str]:
+    """Every registered name of ``kind``; with ``built_in``, only syncline's own."""
+    found = _built_in(tuple(sys.path))[GROUPS[kind]] if built_in else _group(kind)
+    return sorted(ep.name for ep in found)
 
 
 def find_plugin(kind: PluginKind, path: str, registry: Registry | None = None) -> PluginInfo:
