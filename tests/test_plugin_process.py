@@ -210,3 +210,38 @@ def test_the_plugins_of_a_killed_sync_stop_and_the_rerun_opens_the_database(work
             "SELECT count(*), count(DISTINCT id) FROM test_incremental_table WHERE id <= 300"
         ).fetchall()
     assert counts == [(300, 300)]
+
+
+def test_a_config_that_fails_its_check_leaves_no_plugin_running(workdir, run_cli):
+    """The local plugins start from the documents before the config is checked; when the
+    check fails, the sync ends with the check's error and stops the processes it started."""
+    log = workdir / "starts.log"
+    source = counting_exe(workdir, "syncline-plugin-test", log)
+    destination = counting_exe(workdir, "syncline-plugin-sqlite", log)
+    cfg = workdir / "bad.yml"
+    cfg.write_text(
+        f"""kind: source
+spec:
+  name: events
+  path: {source}
+  registry: local
+  tables: ["test_incremental_table"]
+  destinations: [sqlite]
+  no_such_key: 1
+---
+kind: destination
+spec:
+  name: sqlite
+  path: {destination}
+  registry: local
+  spec: {{connection_string: db.sqlite}}
+"""
+    )
+    before = set(_children(os.getpid()))
+
+    r = run_cli("sync", str(cfg))
+
+    assert r.code == 1
+    assert "no_such_key" in r.err and "unknown key" in r.err
+    assert sorted(log.read_text().split()) == ["syncline-plugin-sqlite", "syncline-plugin-test"]
+    assert wait_for(lambda: not set(_children(os.getpid())) - before, "the plugins stopped")

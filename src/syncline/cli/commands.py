@@ -201,11 +201,16 @@ def _read_and_start_local_plugins(paths: list[str]) -> tuple[api.ConfigInput, bo
     imported to check them: a plugin the checked config names differently is started again
     where it is used, and the unused one stopped. Also says whether any was started."""
     local = _local_plugins(paths)
-    if local:
-        from syncline.grpc.prestart import start_ahead
+    if not local:
+        return api.load_config(paths), False
+    from syncline.grpc.prestart import start_ahead, stop_unused
 
-        start_ahead(local)
-    return api.load_config(paths), bool(local)
+    start_ahead(local)
+    try:
+        return api.load_config(paths), True
+    except BaseException:  # the check failed: nothing will take them
+        stop_unused()
+        raise
 
 
 def _local_plugins(paths: list[str]) -> list[tuple[str, str, str]]:
