@@ -70,6 +70,34 @@ def config(*docs: str) -> str:
     return "\n---\n".join(d.rstrip("\n") for d in docs) + "\n"
 
 
+# What a source document of ``local_events_config`` says after its destinations by default:
+# 30 events of the incremental table, their cursor kept in the destination.
+LOCAL_EVENTS = """\
+  backend_options: {table_name: cq_state, connection: "@@plugins.sqlite.connection"}
+  spec: {num_events: 30}
+"""
+
+
+def local_events_config(source: str, destination: str, source_rest: str = LOCAL_EVENTS) -> str:
+    """The test source's incremental table into SQLite, both plugins the given executables
+    (``registry: local``); ``source_rest`` ends the source document."""
+    return f"""kind: source
+spec:
+  name: events
+  path: {source}
+  registry: local
+  tables: ["test_incremental_table"]
+  destinations: [sqlite]
+{source_rest}---
+kind: destination
+spec:
+  name: sqlite
+  path: {destination}
+  registry: local
+  spec: {{connection_string: db.sqlite}}
+"""
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)

@@ -15,7 +15,14 @@ from pathlib import Path
 import duckdb
 import pytest
 from cloudquery.plugin_v3 import plugin_pb2, plugin_pb2_grpc
-from conftest import plugin_exe, python_plugin_exe, query, run_subprocess, wait_for
+from conftest import (
+    local_events_config,
+    plugin_exe,
+    python_plugin_exe,
+    query,
+    run_subprocess,
+    wait_for,
+)
 
 from syncline.grpc.process import PluginProcess
 from syncline.grpc.transport import open_channel
@@ -98,25 +105,7 @@ def test_the_command_starts_each_local_plugin_process_once(workdir):
     source = counting_exe(workdir, "syncline-plugin-test", log)
     destination = counting_exe(workdir, "syncline-plugin-sqlite", log)
     cfg = workdir / "local.yml"
-    cfg.write_text(
-        f"""kind: source
-spec:
-  name: events
-  path: {source}
-  registry: local
-  tables: ["test_incremental_table"]
-  destinations: [sqlite]
-  backend_options: {{table_name: cq_state, connection: "@@plugins.sqlite.connection"}}
-  spec: {{num_events: 30}}
----
-kind: destination
-spec:
-  name: sqlite
-  path: {destination}
-  registry: local
-  spec: {{connection_string: db.sqlite}}
-"""
-    )
+    cfg.write_text(local_events_config(source, destination))
     r = run_subprocess(["sync", str(cfg)], workdir, timeout=300)
 
     assert r.returncode == 0, r.stderr
@@ -219,24 +208,7 @@ def test_a_config_that_fails_its_check_leaves_no_plugin_running(workdir, run_cli
     source = counting_exe(workdir, "syncline-plugin-test", log)
     destination = counting_exe(workdir, "syncline-plugin-sqlite", log)
     cfg = workdir / "bad.yml"
-    cfg.write_text(
-        f"""kind: source
-spec:
-  name: events
-  path: {source}
-  registry: local
-  tables: ["test_incremental_table"]
-  destinations: [sqlite]
-  no_such_key: 1
----
-kind: destination
-spec:
-  name: sqlite
-  path: {destination}
-  registry: local
-  spec: {{connection_string: db.sqlite}}
-"""
-    )
+    cfg.write_text(local_events_config(source, destination, source_rest="  no_such_key: 1\n"))
     before = set(_children(os.getpid()))
 
     r = run_cli("sync", str(cfg))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import config, plugin_exe, query, run_subprocess, sqlite_doc
+from conftest import config, local_events_config, plugin_exe, query, run_subprocess, sqlite_doc
 
 HEAVY = (
     "boto3",
@@ -122,8 +122,14 @@ def _traced_env(workdir: Path) -> tuple[dict[str, str], Path]:
     tracer.mkdir()
     (tracer / "sitecustomize.py").write_text(PANDAS_TRACER)
     log = workdir / "pandas.log"
-    path = os.pathsep.join(p for p in (str(tracer), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path, "SYNCLINE_TEST_PANDAS_LOG": str(log)}, log
+    return _first_on_path(tracer, SYNCLINE_TEST_PANDAS_LOG=str(log)), log
+
+
+def _first_on_path(folder: Path, **variables: str) -> dict[str, str]:
+    """This environment with ``folder`` first on the module path (its ``sitecustomize`` runs
+    in every Python process started with it) and ``variables`` set."""
+    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **variables}
 
 
 def _count(lane: str, target: str, sql: str) -> list[tuple[object, ...]]:
@@ -281,27 +287,12 @@ def test_the_command_starts_local_plugins_before_it_imports_the_config_models(wo
     tracer.mkdir()
     (tracer / "sitecustomize.py").write_text(ORDER_TRACER)
     log = workdir / "order.log"
-    path = os.pathsep.join(p for p in (str(tracer), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONPATH": path, "SYNCLINE_TEST_ORDER_LOG": str(log)}
+    env = _first_on_path(tracer, SYNCLINE_TEST_ORDER_LOG=str(log))
     cfg = workdir / "local.yml"
     cfg.write_text(
-        f"""kind: source
-spec:
-  name: events
-  path: {plugin_exe("syncline-plugin-test")}
-  registry: local
-  tables: ["test_incremental_table"]
-  destinations: [sqlite]
-  backend_options: {{table_name: cq_state, connection: "@@plugins.sqlite.connection"}}
-  spec: {{num_events: 30}}
----
-kind: destination
-spec:
-  name: sqlite
-  path: {plugin_exe("syncline-plugin-sqlite")}
-  registry: local
-  spec: {{connection_string: db.sqlite}}
-"""
+        local_events_config(
+            plugin_exe("syncline-plugin-test"), plugin_exe("syncline-plugin-sqlite")
+        )
     )
     r = run_subprocess(["sync", str(cfg)], workdir, env=env, timeout=300)
 
@@ -332,8 +323,7 @@ def test_the_command_skips_pydantic_plugins_unless_the_environment_asks(workdir)
     log = workdir / "hook.log"
     cfg = workdir / "noop.yml"
     cfg.write_text(config(INCREMENTAL, sqlite_doc()))
-    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONPATH": path, "ACME_HOOK_LOG": str(log)}
+    env = _first_on_path(site, ACME_HOOK_LOG=str(log))
     env.pop("PYDANTIC_DISABLE_PLUGINS", None)
 
     r = run_subprocess(["sync", str(cfg)], workdir, env=env, timeout=300)
