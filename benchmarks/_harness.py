@@ -51,8 +51,8 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sampl
     return Sample(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, inner)
 
 
-def sync_cmd(config: Path) -> list[str]:
-    return [sys.executable, "-m", "syncline", "--no-log-file", "sync", str(config)]
+def sync_cmd(config: Path, python: str = sys.executable) -> list[str]:
+    return [python, "-m", "syncline", "--no-log-file", "sync", str(config)]
 
 
 def source_doc(rows: int, dest: str, external: bool) -> str:

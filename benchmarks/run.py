@@ -3,6 +3,7 @@ against the raw bulk path; and a no-op incremental sync. Prints a Markdown table
 
 Run: python benchmarks/run.py [--rows 1000000] [--repeats 3] [--dest sqlite,duckdb]
      [--mode overwrite] [--no-grpc] [--cloudquery] [--no-executors | --executors-only]
+     python benchmarks/run.py --noop-only [--python OTHER_PYTHON]   (the no-op sync alone)
      python benchmarks/run.py --many-tables 100,1000   (bench_many_tables.py: many small tables)
 
 Then sharded syncs on 1, 2 and 4 Dask workers (bench_executors.py: speed-up, and where the
@@ -27,10 +28,12 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -125,13 +128,29 @@ def _lane_or_none(lane: str, targets: Targets, rows: int, dest: str, mode: str) 
         return []
 
 
-def noop_lanes(work: Path) -> dict[str, Callable[[], Sample]]:
-    """A sync of an incremental table whose cursor is already at the end (nothing new)."""
-    folder = work / "noop"
-    folder.mkdir()
-    cfg = folder / "noop.yml"
-    cfg.write_text(
-        f"""kind: source
+# The reference for the no-op sync: a process that only imports the libraries such a sync
+# needs (pyarrow, which imports NumPy; the ADBC SQLite driver; PyYAML) and validates one
+# pydantic model. Start-up is mostly imports, so this moves with the machine and the
+# interpreter as the sync does, and the ratio shows what syncline adds.
+LIBRARIES = """import yaml, pyarrow, adbc_driver_sqlite, adbc_driver_manager
+from pydantic import BaseModel, Field
+class Spec(BaseModel):
+    a: int = Field(1)
+Spec.model_validate({"a": 2})
+"""
+NOOP_LANES = ("no-op sync", "libraries alone", "python start-up")
+
+
+def noop_lanes(work: Path, pythons: list[str]) -> dict[tuple[str, str], Callable[[], Sample]]:
+    """A sync of an incremental table whose cursor is already at the end (nothing new), run by
+    each interpreter given, beside its references run by the same interpreter."""
+    lanes: dict[tuple[str, str], Callable[[], Sample]] = {}
+    for i, python in enumerate(pythons):
+        folder = work / f"noop{i}"
+        folder.mkdir()
+        cfg = folder / "noop.yml"
+        cfg.write_text(
+            f"""kind: source
 spec:
   name: bench
   path: cloudquery/test
@@ -146,20 +165,44 @@ spec:
   path: cloudquery/sqlite
   spec: {{connection_string: "{folder / "db.sqlite"}"}}
 """
-    )
-    # As an installed package runs: with its bytecode cached (pip compiles it on install),
-    # even where the environment says not to write bytecode. The first sync, which takes
-    # every event, writes the cache; later ones find nothing new.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    timed(sync_cmd(cfg), folder, env)
-    return {
-        "no-op sync": lambda: timed(sync_cmd(cfg), folder, env),
-        "python start-up": lambda: timed([sys.executable, "-c", "pass"], folder, env),
-    }
+        )
+        # As an installed package runs: with its bytecode cached (pip compiles it on install),
+        # even where the environment says not to write bytecode. The first sync, which takes
+        # every event, writes the cache; later ones find nothing new.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        timed(sync_cmd(cfg, python), folder, env)
+        name = interpreter(python)
+        commands = (sync_cmd(cfg, python), [python, "-c", LIBRARIES], [python, "-c", "pass"])
+        for lane, cmd in zip(NOOP_LANES, commands, strict=True):
+            lanes[name, lane] = partial(timed, cmd, folder, env)
+    return lanes
 
 
 def median(samples: list[Sample], field: str) -> float:
     return statistics.median(getattr(s, field) for s in samples)
+
+
+_DESCRIBE = """import platform
+try:
+    with open("/proc/self/maps") as f:
+        shared = any("/libpython" in line for line in f)
+    link = ", libpython " + ("a shared library" if shared else "linked into the executable")
+except OSError:
+    link = ""
+print(f"Python {platform.python_version()}{link}")
+"""
+
+
+def interpreter(python: str) -> str:
+    """Version and build of an interpreter that has syncline installed. The build counts: a
+    no-op sync is mostly imports, and builds of the same Python run them at different speeds
+    (with and without profile-guided optimization, libpython shared or linked in)."""
+    found = subprocess.run(
+        [python, "-c", "import syncline\n" + _DESCRIBE], capture_output=True, text=True
+    )
+    if found.returncode != 0:
+        raise SystemExit(f"{python} cannot run syncline: {found.stderr.strip()[-300:]}")
+    return found.stdout.strip()
 
 
 def machine() -> str:
@@ -169,7 +212,10 @@ def machine() -> str:
     if names:
         cpu = names[0]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}; load average {load}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, "
+        f"{interpreter(sys.executable)}; load average {load}"
+    )
 
 
 def main() -> None:
@@ -184,6 +230,14 @@ def main() -> None:
     parser.add_argument("--mode", default="append,overwrite")
     parser.add_argument("--no-grpc", action="store_true", help="skip the gRPC runs")
     parser.add_argument("--no-noop", action="store_true", help="skip the no-op incremental sync")
+    parser.add_argument("--noop-only", action="store_true", help="only the no-op incremental sync")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also run the no-op sync with this interpreter (syncline installed there); repeatable",
+    )
     parser.add_argument("--cloudquery", action="store_true", help="add CloudQuery's CLI (SQLite)")
     parser.add_argument(
         "--many-tables",
@@ -200,13 +254,15 @@ def main() -> None:
     if args.executors_only:
         bench_executors.run(args, args.dest.split(","))
         return
-    dests, modes = args.dest.split(","), args.mode.split(",")
+    if args.noop_only:
+        args.dest, args.no_executors = "", True
+    dests, modes = [d for d in args.dest.split(",") if d], args.mode.split(",")
     lanes = ["in-process", "raw"] + ([] if args.no_grpc else ["over gRPC"])
     print(f"machine at start: {machine()}", file=sys.stderr)
     work = Path(tempfile.mkdtemp(prefix="syncline-bench-"))
     targets = Targets(work, "postgresql" in dests)
     results: dict[tuple[str, str, str], list[list[Sample]]] = {}
-    noop: dict[str, list[Sample]] = {}
+    noop: dict[tuple[str, str], list[Sample]] = {}
     try:
         for dest in dests:
             for mode in modes:
@@ -225,10 +281,10 @@ def main() -> None:
                             file=sys.stderr,
                         )
         if not args.no_noop:
-            runs = noop_lanes(work)
+            runs = noop_lanes(work, [sys.executable, *args.python])
             for _ in range(max(args.repeats, 5)):
-                for name, fn in runs.items():
-                    noop.setdefault(name, []).append(fn())
+                for key, fn in runs.items():
+                    noop.setdefault(key, []).append(fn())
     finally:
         targets.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -239,9 +295,33 @@ def main() -> None:
 
 
 def print_tables(args, dests, modes, results, noop) -> None:  # type: ignore[no-untyped-def]
-    grpc = not args.no_grpc
-    print(f"{args.rows:,} rows of test_some_table; medians of {args.repeats} interleaved runs")
     print(f"machine: {machine()}\n")
+    if dests:
+        print(
+            f"{args.rows:,} rows of test_some_table; medians of {args.repeats} interleaved runs\n"
+        )
+        print_rows(args, dests, modes, results)
+        print()
+    if noop:
+        runs = len(next(iter(noop.values())))
+        print(f"no-op incremental sync: medians of {runs} interleaved runs\n")
+        print(
+            "| no-op incremental sync (SQLite, state in SQLite) | wall s | CPU s | peak MB "
+            "| libraries alone s | ÷ libraries | python start-up s |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for name in dict.fromkeys(name for name, _ in noop):
+            sync, libraries, start = (noop[name, lane] for lane in NOOP_LANES)
+            t_sync, t_lib = median(sync, "seconds"), median(libraries, "seconds")
+            print(
+                f"| {name} | {t_sync:.2f} | {median(sync, 'cpu'):.2f} "
+                f"| {median(sync, 'peak_mb'):.0f} | {t_lib:.2f} | {t_sync / t_lib:.2f}x "
+                f"| {median(start, 'seconds'):.2f} |"
+            )
+
+
+def print_rows(args, dests, modes, results) -> None:  # type: ignore[no-untyped-def]
+    grpc = not args.no_grpc
     head = "| destination | mode | run | in-process s | raw load s | in-process ÷ raw | raw process s (CPU s) |"
     line = "|---|---|---|---:|---:|---:|---:|"
     if grpc:
@@ -275,15 +355,6 @@ def print_tables(args, dests, modes, results, noop) -> None:  # type: ignore[no-
                     print(
                         f"| {dest} | {mode} | {run} | CloudQuery CLI, same plugins: {t_cq:.2f} s |"
                     )
-    if noop:
-        print()
-        print("| no-op incremental sync (SQLite, state in SQLite) | wall s | CPU s | peak MB |")
-        print("|---|---:|---:|---:|")
-        for name, samples in noop.items():
-            print(
-                f"| {name} | {median(samples, 'seconds'):.2f} | {median(samples, 'cpu'):.2f} "
-                f"| {median(samples, 'peak_mb'):.0f} |"
-            )
 
 
 if __name__ == "__main__":
