@@ -459,6 +459,38 @@ def test_shards_resync_an_emptied_table_whatever_order_they_run_in(workdir, monk
     ) == [("test_1_2", clients * events // 2), ("test_2_2", clients * events // 2)]
 
 
+def test_shards_run_by_hand_resync_an_emptied_table_whatever_order_they_run_in(
+    workdir, monkeypatch
+):
+    """`--shard n/T` run by hand, as CloudQuery's shards are: each shard guards the cursors
+    itself. Shard 2 reads its state; shard 1 then runs to its end (it resets the emptied
+    table's cursors, shard 2's clients' among them, and writes its own clients' rows); then
+    shard 2 checks the table and finds rows. It must not go on from the cursors it read
+    before the reset."""
+    from syncline.engine import sync as engine_sync
+
+    db = workdir / "db.sqlite"
+    clients, events = 4, 60
+    text = _empty_incremental_table_with_stale_cursors(db, clients, events)
+    order: list[str] = []
+
+    def shard_1_runs_once_shard_2_read_its_state(name: str) -> None:
+        if name == "after_state_read" and not order:
+            order.append("shard 2 read its state")
+            syncline.sync(text, shard=(1, 2), tables=[INCREMENTAL])
+            order.append("shard 1 finished")
+
+    monkeypatch.setattr(engine_sync.crashpoints, "crash", shard_1_runs_once_shard_2_read_its_state)
+    result = syncline.sync(text, shard=(2, 2), tables=[INCREMENTAL])
+    assert order == ["shard 2 read its state", "shard 1 finished"]
+    assert result.source("test").tables["test_incremental_table"].rows == clients * events // 2
+    _every_client_synced_from_the_start(db, clients, events)
+    assert query(
+        db,
+        "select _cq_source_name, count(*) from test_incremental_table group by 1 order by 1",
+    ) == [("test_1_2", clients * events // 2), ("test_2_2", clients * events // 2)]
+
+
 @pytest.mark.parametrize("executor", ["processes", pytest.param("dask", marks=pytest.mark.slow)])
 def test_sharded_run_guards_cursors_once_before_its_shards(workdir, caplog, request, executor):
     db = workdir / "db.sqlite"

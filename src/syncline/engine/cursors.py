@@ -43,28 +43,44 @@ def guard_cursors(
     state: CursorStore, tables: Iterable[Table], targets: list[GuardTarget], migrate: bool
 ) -> list[str]:
     """Migrate each incremental table that has cursors (so a forced migration happens now),
-    then reset its cursors if any destination holds none of its rows. Returns those tables."""
+    then reset its cursors if any destination holds none of its rows. Returns those tables.
+
+    The cursors are read again once the tables are checked. Another process may have reset
+    them and written rows since this one read its state (a shard run by hand, ``--shard n/T``,
+    guards the same table's cursors itself): its rows make the table look synced, and only
+    its reset, read after them, tells this process to start over."""
     cursors = state.items()
-    reset: list[str] = []
+    emptied: dict[str, str] = {}  # table: a destination that holds none of its rows
+    checked = False
     for table in tables:
-        keys = keys_of(cursors, table.name) if table.is_incremental else []
-        if not keys:
+        if not (table.is_incremental and keys_of(cursors, table.name)):
             continue
+        checked = True
         for target in targets:
             out = target.table_of(table)
             if migrate:
                 target.writer.migrate([out], target.forced)
             if not holds_rows(target.writer.plugin, out):
-                log.warning(
-                    "table %s: destination %s holds none of its rows (dropped, recreated, "
-                    "missing or emptied): resetting cursor(s) %s and syncing the table in full",
-                    table.name,
-                    target.name,
-                    ", ".join(keys),
-                )
-                state.commit(dict.fromkeys(keys))
-                reset.append(table.name)
+                emptied[table.name] = target.name
                 break
+    if not checked:
+        return []
+    state.reload()
+    cursors = state.items()
+    reset: list[str] = []
+    for name, target_name in emptied.items():
+        keys = keys_of(cursors, name)
+        if not keys:  # reset by another process meanwhile
+            continue
+        log.warning(
+            "table %s: destination %s holds none of its rows (dropped, recreated, "
+            "missing or emptied): resetting cursor(s) %s and syncing the table in full",
+            name,
+            target_name,
+            ", ".join(keys),
+        )
+        state.commit(dict.fromkeys(keys))
+        reset.append(name)
     return reset
 
 

@@ -1,10 +1,11 @@
 """The cursor guard of a sharded run: once, for the whole config, before any shard starts.
 
-Run inside each shard, the guard races. Say a table was emptied by hand while its cursors
-stayed in the state table: shard A sees the empty table, resets the table's cursors (every
-client's) and writes its rows; shard B, which read its state before that reset but checks
-the table after A's rows landed, keeps its old cursors, and the rows before them never come
-back for B's clients. Guarded here first, every shard reads state that is already right.
+Say a table was emptied by hand while its cursors stayed in the state table. Guarded in
+each shard, every shard would check the table, and the first to find it empty would reset
+the cursors of every client, its own and the other shards' (shards run by hand do that, and
+each reads the cursors again after its check so as not to miss another's reset). Guarded
+here first, the table is checked and its cursors reset once, and every shard reads state
+that is already right.
 """
 
 from __future__ import annotations

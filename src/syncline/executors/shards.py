@@ -54,7 +54,7 @@ class ShardTask:
     tables: tuple[str, ...] | None = None
     # Tables are migrated once before any shard starts, so shards never race on DDL.
     no_migrate: bool = True
-    # Cursors are guarded once before any shard starts: in shards the guard would race.
+    # Cursors are guarded once before any shard starts, not once per shard.
     cursors_guarded: bool = True
 
 

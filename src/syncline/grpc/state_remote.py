@@ -36,6 +36,9 @@ class RemoteState:
             migrate_table=plugin_pb2.Write.MessageMigrateTable(table=table_bytes(self.table))
         )
         self.stub.Write(iter([migrate]))
+        self.reload()
+
+    def reload(self) -> None:
         read = self.stub.Read(plugin_pb2.Read.Request(table=table_bytes(self.table)))
         self.cursors.load(record_from_bytes(resp.record) for resp in read)
 

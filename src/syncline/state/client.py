@@ -25,6 +25,10 @@ class CursorStore(Protocol):
 
     def items(self) -> dict[str, str]: ...
 
+    def reload(self) -> None:
+        """Read the cursors again: another process may have committed since."""
+        ...
+
     def commit(self, values: Mapping[str, str | None]) -> None: ...
 
     def close(self) -> None: ...
@@ -46,6 +50,12 @@ class StateClient:
         """
         try:
             self.backend.migrate_tables([self.table, self.history_table], False)
+        except Exception as e:
+            raise StateError(f"cannot read state table {self.table.name}: {e}") from e
+        self.reload()
+
+    def reload(self) -> None:
+        try:
             if isinstance(self.backend, LatestReader):
                 rows = self.backend.read_latest(self.table, ["key"], "version")
             else:
