@@ -419,6 +419,14 @@ def _every_client_synced_from_the_start(db: Path, clients: int, events: int) -> 
     ]
 
 
+def _each_shard_resynced_its_own_clients(db: Path, clients: int, events: int) -> None:
+    """Both shards of two wrote rows of the table, each its own half of the clients."""
+    assert query(
+        db,
+        "select _cq_source_name, count(*) from test_incremental_table group by 1 order by 1",
+    ) == [("test_1_2", clients * events // 2), ("test_2_2", clients * events // 2)]
+
+
 def test_shards_resync_an_emptied_table_whatever_order_they_run_in(workdir, monkeypatch):
     """The cursor guard runs once, before any shard starts. Inside each shard it raced: shard
     2 read its state before shard 1 reset the emptied table's cursors, then checked the table
@@ -452,11 +460,7 @@ def test_shards_resync_an_emptied_table_whatever_order_they_run_in(workdir, monk
     assert order == ["shard 2 read its state", "shard 1 finished"]
     assert result.source("test").tables["test_incremental_table"].rows == clients * events
     _every_client_synced_from_the_start(db, clients, events)
-    # both shards wrote rows of the table: each re-synced its own clients
-    assert query(
-        db,
-        "select _cq_source_name, count(*) from test_incremental_table group by 1 order by 1",
-    ) == [("test_1_2", clients * events // 2), ("test_2_2", clients * events // 2)]
+    _each_shard_resynced_its_own_clients(db, clients, events)
 
 
 def test_shards_run_by_hand_resync_an_emptied_table_whatever_order_they_run_in(
@@ -485,10 +489,7 @@ def test_shards_run_by_hand_resync_an_emptied_table_whatever_order_they_run_in(
     assert order == ["shard 2 read its state", "shard 1 finished"]
     assert result.source("test").tables["test_incremental_table"].rows == clients * events // 2
     _every_client_synced_from_the_start(db, clients, events)
-    assert query(
-        db,
-        "select _cq_source_name, count(*) from test_incremental_table group by 1 order by 1",
-    ) == [("test_1_2", clients * events // 2), ("test_2_2", clients * events // 2)]
+    _each_shard_resynced_its_own_clients(db, clients, events)
 
 
 @pytest.mark.parametrize("executor", ["processes", pytest.param("dask", marks=pytest.mark.slow)])
