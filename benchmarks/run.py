@@ -172,6 +172,8 @@ spec:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         timed(sync_cmd(cfg, python), folder, env)
         name = interpreter(python)
+        if any(seen == name for seen, _ in lanes):  # two builds of one version: tell them apart
+            name += f" ({python})"
         commands = (sync_cmd(cfg, python), [python, "-c", LIBRARIES], [python, "-c", "pass"])
         for lane, cmd in zip(NOOP_LANES, commands, strict=True):
             lanes[name, lane] = partial(timed, cmd, folder, env)
