@@ -50,12 +50,11 @@ def guard_cursors(
     guards the same table's cursors itself): its rows make the table look synced, and only
     its reset, read after them, tells this process to start over."""
     cursors = state.items()
+    guarded = [t for t in tables if t.is_incremental and keys_of(cursors, t.name)]
+    if not guarded:
+        return []
     emptied: dict[str, str] = {}  # table: a destination that holds none of its rows
-    checked = False
-    for table in tables:
-        if not (table.is_incremental and keys_of(cursors, table.name)):
-            continue
-        checked = True
+    for table in guarded:
         for target in targets:
             out = target.table_of(table)
             if migrate:
@@ -63,8 +62,6 @@ def guard_cursors(
             if not holds_rows(target.writer.plugin, out):
                 emptied[table.name] = target.name
                 break
-    if not checked:
-        return []
     state.reload()
     cursors = state.items()
     reset: list[str] = []
