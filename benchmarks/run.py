@@ -33,7 +33,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -195,6 +195,7 @@ print(f"Python {platform.python_version()}{link}")
 """
 
 
+@cache  # it spawns the interpreter; the machine line asks at the start and at the end
 def interpreter(python: str) -> str:
     """Version and build of an interpreter that has syncline installed. The build counts: a
     no-op sync is mostly imports, and builds of the same Python run them at different speeds
