@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import resource
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import config, source_doc, sqlite_doc
+from conftest import config, prepared, source_doc, sqlite_doc
 
 from syncline.connectors.postgresql.plugin import PostgreSQLDestination, PostgreSQLSpec
 from syncline.plugin.contracts import PluginContext
@@ -21,19 +19,20 @@ from syncline.schema.table import Column, Table
 LIMIT = 300_000  # bytes a file may grow to in the syncs below
 
 
-def _limited() -> None:
-    # A process whose files cannot grow past LIMIT, as on a full disk (EFBIG, not a signal).
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+# A process whose files cannot grow past LIMIT, as on a full disk (EFBIG, not a signal).
+_LIMITED = f"""\
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, ({LIMIT}, {LIMIT}))
+"""
 
 
 def _sync_limited(cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "syncline", "sync", "--no-log-file", "s.yml"],
+        prepared(_LIMITED, [sys.executable, "-m", "syncline", "sync", "--no-log-file", "s.yml"]),
         cwd=cwd,
         capture_output=True,
         text=True,
-        preexec_fn=_limited,
         timeout=300,
     )
 

@@ -3,28 +3,31 @@ are caught by validate-config / test-connection before anything is created."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import config, source_doc, sqlite_doc
+from conftest import config, prepared, source_doc, sqlite_doc
 
 
-def syncline(args: list[str], cwd: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
-    """The real command in a child process, as a user runs it (with its default log file).
+def syncline(
+    args: list[str], cwd: Path, setup: str | None = None, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    """The real command in a child process, as a user runs it (with its default log file),
+    after ``setup`` (Python source) in that process.
 
     The output is wide enough that tables do not wrap their messages.
     """
     env = {**os.environ, "COLUMNS": "400"}
+    cmd = [sys.executable, "-m", "syncline", *args]
     return subprocess.run(
-        [sys.executable, "-m", "syncline", *args],
+        prepared(setup, cmd) if setup else cmd,
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -45,23 +48,24 @@ _PR_CAPBSET_DROP = 24
 # Capabilities that let root ignore file permissions: DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER.
 _PERMISSION_CAPS = (1, 2, 3)
 
-
-def _without_permission_override() -> None:
-    """In the child, before exec: as root, give up what lets root write anywhere."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in _PERMISSION_CAPS:
-        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+# As root, give up what lets root write anywhere (run before the command, in its process).
+_WITHOUT_PERMISSION_OVERRIDE = f"""\
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+for cap in {_PERMISSION_CAPS}:
+    if libc.prctl({_PR_CAPBSET_DROP}, cap, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+"""
 
 
 @pytest.fixture
-def read_only_dir() -> Iterator[tuple[Path, Callable[[], None] | None]]:
+def read_only_dir() -> Iterator[tuple[Path, str | None]]:
     """A folder holding a config that the user running syncline cannot write to.
 
     File permissions do not bind root, so as root the command runs without the capabilities
     that override them (same user, so it still reads this checkout and its interpreter).
     """
-    drop = _without_permission_override if os.geteuid() == 0 else None
+    drop = _WITHOUT_PERMISSION_OVERRIDE if os.geteuid() == 0 else None
     base = Path(tempfile.mkdtemp(prefix="syncline-ro-"))
     folder = base / "readonly"
     folder.mkdir()
@@ -70,10 +74,13 @@ def read_only_dir() -> Iterator[tuple[Path, Callable[[], None] | None]]:
     )
     folder.chmod(0o555)
     try:
+        probe_cmd = [sys.executable, "-c", "open('probe', 'w')"]
         probe = subprocess.run(
-            [sys.executable, "-c", "open('probe', 'w')"], cwd=folder, preexec_fn=drop,
-            capture_output=True, text=True,
-        )  # fmt: skip
+            prepared(drop, probe_cmd) if drop else probe_cmd,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+        )
         if "PermissionError" not in probe.stderr:
             pytest.skip(f"cannot make a folder read-only for this user: {probe.stderr[-200:]}")
         yield folder, drop
@@ -87,7 +94,7 @@ def read_only_dir() -> Iterator[tuple[Path, Callable[[], None] | None]]:
 
 def test_log_file_in_a_read_only_folder_warns_and_logs_to_the_console(read_only_dir):
     folder, drop = read_only_dir
-    p = syncline(["validate-config", "sync.yml"], folder, preexec_fn=drop)
+    p = syncline(["validate-config", "sync.yml"], folder, setup=drop)
     no_traceback(p)
     assert p.returncode == 0, p.stderr
     warning = (
@@ -101,12 +108,12 @@ def test_log_file_in_a_read_only_folder_warns_and_logs_to_the_console(read_only_
 
 def test_sqlite_file_in_a_read_only_folder_says_permission_denied(read_only_dir):
     folder, drop = read_only_dir
-    p = syncline(["sync", "sync.yml", "--no-log-file"], folder, preexec_fn=drop)
+    p = syncline(["sync", "sync.yml", "--no-log-file"], folder, setup=drop)
     no_traceback(p)
     assert p.returncode == 1
     assert "Error: destination sqlite: cannot open db.sqlite: permission denied" in p.stderr
     assert "allocate memory" not in p.stderr
-    p = syncline(["test-connection", "sync.yml", "--no-log-file"], folder, preexec_fn=drop)
+    p = syncline(["test-connection", "sync.yml", "--no-log-file"], folder, setup=drop)
     no_traceback(p)
     assert p.returncode == 1
     assert "permission denied" in p.stdout

@@ -25,7 +25,8 @@ from conftest import (
 )
 
 from syncline.grpc.process import PluginProcess
-from syncline.grpc.transport import open_channel
+from syncline.grpc.transport import answers, bind, new_server, open_channel
+from syncline.plugin.errors import PluginInitError
 
 MANY_TABLES = Path(__file__).parent / "plugins" / "sdk_many_tables.py"
 
@@ -87,6 +88,56 @@ def test_a_plugin_that_serves_on_a_unix_socket_stays_on_it():
     finally:
         process.stop()
     assert not Path(process.socket).exists()
+
+
+def script(folder: Path, name: str, body: str) -> str:
+    exe = folder / name
+    exe.write_text(f"#!/bin/sh\n{body}\n")
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def test_plugins_started_while_grpc_is_in_use_all_run(tmp_path):
+    """Plugin processes started while this process serves and calls gRPC each get to run
+    their executable: gRPC's fork handlers once aborted a few in a hundred before that."""
+    exe = script(tmp_path, "exits-3", "exit 3")
+    server = new_server()
+    address = bind(server, "tcp", "127.0.0.1:0")
+    server.start()
+    try:
+        with open_channel(address) as channel:
+            assert answers(channel, timeout_s=30)  # a live channel: gRPC's poller runs
+            codes = []
+            for _ in range(100):
+                process = PluginProcess("source", "exits", exe)
+                codes.append(process.proc.wait())
+                process.stop()
+    finally:
+        server.stop(grace=0)
+    assert codes == [3] * 100
+
+
+def test_a_plugin_starts_with_the_signal_dispositions_of_a_plain_child(tmp_path):
+    """Python ignores SIGPIPE and SIGXFSZ; a plugin gets them back as Popen gives them."""
+    exe = script(tmp_path, "ignored", "grep SigIgn /proc/self/status >&2; exit 3")
+    process = PluginProcess("source", "ignored", exe)
+    try:
+        assert process.proc.wait() == 3
+    finally:
+        process.stop()
+    plain = subprocess.run([exe], capture_output=True, text=True)
+    assert process.last_lines() == ": " + plain.stderr.strip()
+
+
+def test_a_plugin_that_cannot_be_executed_says_why(tmp_path):
+    missing = str(tmp_path / "no-such-plugin")
+    with pytest.raises(PluginInitError) as e:
+        process = PluginProcess("source", "gone", missing)
+        try:
+            process.wait_ready(timeout_s=60)
+        finally:
+            process.stop()
+    assert str(e.value) == f"source plugin gone: cannot start {missing}: No such file or directory"
 
 
 def counting_exe(folder: Path, name: str, log: Path) -> str:

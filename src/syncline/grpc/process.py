@@ -16,7 +16,6 @@ plugin is started from one thread that lives as long as the process.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import logging
 import os
@@ -29,7 +28,6 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -49,26 +47,40 @@ _LEVELS = {
 
 # Executables that could not serve on a unix socket, by real path.
 _TCP_ONLY: set[str] = set()
+
 _PR_SET_PDEATHSIG = 1
+# Exit code of a plugin that could not be executed (as a shell reports it).
+_CANNOT_EXECUTE = 127
+
+# Run by a fresh interpreter in the plugin's process, before it becomes the plugin: asks the
+# kernel for SIGTERM when the process that started it dies, leaves if that process is gone
+# already (no signal would come), puts back the signals Python ignores, then executes the
+# plugin in its place (same pid). Not Popen's ``preexec_fn``: that makes Popen fork instead
+# of vfork, which runs gRPC's fork handlers in the child; with gRPC in use, they restart its
+# poller thread there, which aborts the child before it executes anything once Popen has
+# closed the descriptors the child does not keep (grpcio 1.81 and later).
+_BECOME_PLUGIN = f"""\
+import ctypes, os, signal, sys
+ctypes.CDLL(None).prctl({_PR_SET_PDEATHSIG}, {int(signal.SIGTERM)})
+if os.getppid() != int(sys.argv[1]):
+    os._exit(1)
+for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ"):
+    if hasattr(signal, name):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+try:
+    os.execvp(sys.argv[2], sys.argv[2:])
+except OSError as e:
+    print(f"cannot start {{sys.argv[2]}}: {{e.strerror}}", file=sys.stderr, flush=True)
+    os._exit({_CANNOT_EXECUTE})
+"""
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
-    """What a child runs before it executes the plugin so that the kernel sends it SIGTERM
-    when this process dies (Linux only; elsewhere nothing)."""
+def _with_parent_death_signal(cmd: list[str]) -> list[str]:
+    """``cmd``, started so that the kernel sends it SIGTERM when this process dies (Linux
+    only; elsewhere ``cmd`` as it is)."""
     if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent, term = os.getpid(), int(signal.SIGTERM)
-
-    def in_child() -> None:  # between fork and exec: two system calls, nothing else
-        prctl(_PR_SET_PDEATHSIG, term)
-        if os.getppid() != parent:  # the parent died before the call: no signal will come
-            os._exit(1)
-
-    return in_child
+        return cmd
+    return [sys.executable, "-I", "-S", "-c", _BECOME_PLUGIN, str(os.getpid()), *cmd]
 
 
 _Job = tuple[list[str], "Future[subprocess.Popen[str]]"]
@@ -104,12 +116,11 @@ class _Spawner:
             try:
                 done.set_result(
                     subprocess.Popen(
-                        cmd,
+                        _with_parent_death_signal(cmd),
                         stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE,
                         text=True,
                         errors="replace",
-                        preexec_fn=_parent_death_signal(),
                     )
                 )
             except BaseException as e:  # reported on the caller's thread
@@ -224,6 +235,8 @@ class PluginProcess:
                     t.join(timeout=2)
                 if self._retry_on_tcp():
                     continue
+                if code == _CANNOT_EXECUTE and self.last_lines().startswith(": cannot start "):
+                    raise PluginInitError(f"{self.kind} plugin {self.name}{self.last_lines()}")
                 raise PluginInitError(
                     f"{self.kind} plugin {self.name} exited with code {code} before serving"
                     + self.last_lines()
