@@ -273,7 +273,7 @@ if os.environ.get("SYNCLINE_TEST_ORDER_LOG") and sys.argv[-2:-1] == ["sync"]:
     _popen_init = subprocess.Popen.__init__
     def _init(self, args, *a, **kw):
         if isinstance(args, (list, tuple)) and "serve" in args:
-            _note("start " + os.path.basename(str(args[0])))
+            _note("start " + os.path.basename(str(args[list(args).index("serve") - 1])))
         _popen_init(self, args, *a, **kw)
     subprocess.Popen.__init__ = _init
 """

@@ -164,6 +164,10 @@ class PluginProcess:
             raise PluginInitError(
                 f"{self.kind} plugin {self.name}: cannot start {self.path}: {e.strerror}"
             ) from e
+        self.log.debug(
+            "plugin process started",
+            extra={"kind": self.kind, "plugin": self.name, "pid": self.proc.pid, "path": self.path},
+        )
         self._relays = [
             threading.Thread(target=self._relay, args=(stream,), daemon=True)
             for stream in (self.proc.stdout, self.proc.stderr)
