@@ -92,6 +92,7 @@ def test_a_plugin_that_serves_on_a_unix_socket_stays_on_it():
 
 
 def script(folder: Path, name: str, body: str) -> str:
+    """An executable shell script ``name`` in ``folder``."""
     exe = folder / name
     exe.write_text(f"#!/bin/sh\n{body}\n")
     exe.chmod(0o755)
@@ -143,10 +144,7 @@ def test_a_plugin_that_cannot_be_executed_says_why(tmp_path):
 
 def counting_exe(folder: Path, name: str, log: Path) -> str:
     """The installed plugin executable behind a script that notes each start in ``log``."""
-    exe = folder / name
-    exe.write_text(f'#!/bin/sh\necho {name} >> "{log}"\nexec "{plugin_exe(name)}" "$@"\n')
-    exe.chmod(0o755)
-    return str(exe)
+    return script(folder, name, f'echo {name} >> "{log}"\nexec "{plugin_exe(name)}" "$@"')
 
 
 def test_the_command_starts_each_local_plugin_process_once(workdir):
