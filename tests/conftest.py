@@ -150,10 +150,13 @@ def run_subprocess(args: list[str], cwd: Path, **kw: Any) -> subprocess.Complete
     )
 
 
-def prepared(setup: str, cmd: list[str]) -> list[str]:
+def prepared(setup: str | None, cmd: list[str]) -> list[str]:
     """``cmd``, run after ``setup`` (Python source) in the same process, by a fresh interpreter
-    that then executes ``cmd`` in its place. Not Popen's ``preexec_fn``: it makes Popen fork,
-    and in this process, which has used gRPC, gRPC's fork handlers can abort the child."""
+    that then executes ``cmd`` in its place (without ``setup``: ``cmd`` as it is). Not Popen's
+    ``preexec_fn``: it makes Popen fork, and in this process, which has used gRPC, gRPC's fork
+    handlers can abort the child."""
+    if setup is None:
+        return cmd
     become = "import os, sys\nos.execv(sys.argv[1], sys.argv[1:])"
     return [sys.executable, "-I", "-S", "-c", f"{setup}\n{become}", *cmd]
 

@@ -25,9 +25,8 @@ def syncline(
     The output is wide enough that tables do not wrap their messages.
     """
     env = {**os.environ, "COLUMNS": "400"}
-    cmd = [sys.executable, "-m", "syncline", *args]
     return subprocess.run(
-        prepared(setup, cmd) if setup else cmd,
+        prepared(setup, [sys.executable, "-m", "syncline", *args]),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -74,9 +73,8 @@ def read_only_dir() -> Iterator[tuple[Path, str | None]]:
     )
     folder.chmod(0o555)
     try:
-        probe_cmd = [sys.executable, "-c", "open('probe', 'w')"]
         probe = subprocess.run(
-            prepared(drop, probe_cmd) if drop else probe_cmd,
+            prepared(drop, [sys.executable, "-c", "open('probe', 'w')"]),
             cwd=folder,
             capture_output=True,
             text=True,
